@@ -1,0 +1,97 @@
+"""Write meshes, mesh sequences and grids to disk atomically (temp file + ``os.replace``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import trimesh
+
+from trainer.data.binvox import encode_binvox
+from trainer.errors import ShapeExplorerError
+
+MESH_FORMATS = ("stl", "obj", "ply", "glb", "off")
+GRID_FORMATS = ("npy", "binvox")
+
+
+def export_mesh(mesh: trimesh.Trimesh, path: str | Path, fmt: str | None = None) -> Path:
+    """Write ``mesh`` to ``path`` in ``fmt`` (taken from the file suffix when None)."""
+    path = Path(path)
+    fmt = _check_format(fmt, path, MESH_FORMATS)
+    _atomic_write(path, lambda file: mesh.export(file_obj=file, file_type=fmt))
+    return path
+
+
+def export_sequence(
+    meshes: Sequence[trimesh.Trimesh | None], out_dir: str | Path, stem: str, fmt: str
+) -> list[Path]:
+    """Write frames as ``out_dir/stem_000.fmt``, ``stem_001.fmt``, ...; return the paths written.
+
+    Frame numbers are zero-padded to the width of the last index (at least 3 digits). None
+    frames (no surface) are skipped but keep their number, so the files stay aligned with time.
+    """
+    fmt = _check_format(fmt, None, MESH_FORMATS)
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ShapeExplorerError(f"Cannot create folder {out_dir}: {exc.strerror or exc}") from exc
+    width = max(3, len(str(len(meshes) - 1)))
+    return [
+        export_mesh(mesh, out_dir / f"{stem}_{index:0{width}d}.{fmt}", fmt)
+        for index, mesh in enumerate(meshes)
+        if mesh is not None
+    ]
+
+
+def export_grid(
+    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = 0.5
+) -> Path:
+    """Write a (D, D, D) grid: ``npy`` keeps float32 values, ``binvox`` stores grid > threshold."""
+    path = Path(path)
+    fmt = _check_format(fmt, path, GRID_FORMATS)
+    if fmt == "npy":
+        values = np.asarray(grid, dtype=np.float32)
+        _atomic_write(path, lambda file: np.save(file, values))
+    else:
+        data = encode_binvox(np.asarray(grid) > threshold)
+        _atomic_write(path, lambda file: file.write(data))
+    return path
+
+
+def _check_format(fmt: str | None, path: Path | None, supported: tuple[str, ...]) -> str:
+    """Return the lower-case format (from ``path``'s suffix when ``fmt`` is None) if supported."""
+    if fmt is None and path is not None:
+        fmt = path.suffix
+    fmt = (fmt or "").lower().lstrip(".")
+    if fmt not in supported:
+        what = f"format '{fmt}'" if fmt else "a file without a format suffix"
+        raise ShapeExplorerError(
+            f"Cannot export {what}: supported formats are {', '.join(supported)}"
+        )
+    return fmt
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write`` on a temp file next to ``path``, then move it into place in one step.
+
+    On failure the temp file is removed and ``path`` is left as it was.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        handle = os.open(temp, flags, 0o666)  # the umask applies, as for a plain open()
+    except OSError as exc:
+        raise ShapeExplorerError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        temp.replace(path)
+    except OSError as exc:
+        raise ShapeExplorerError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        temp.unlink(missing_ok=True)

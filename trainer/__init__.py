@@ -1,0 +1,1 @@
+"""Data, model and training for Shape Latent Explorer. Imports no Qt."""

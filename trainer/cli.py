@@ -1,0 +1,179 @@
+"""Headless training commands: `train`, `info`, `export-weights`.
+
+`add_commands` registers them on an argparse sub-parser set; the full command line (with the
+explorer's `sample`) is assembled in `explorer.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint
+from trainer.config import TrainConfig
+from trainer.data.sources import load_shapes
+from trainer.errors import ConfigError
+from trainer.loop import Trainer
+from trainer.report import BatchProgress, EpochReport
+
+DEFAULT_CHECKPOINT = "runs/vae.pt"
+
+# flag -> TrainConfig field, for the settings a flag may override
+_CONFIG_FLAGS = {
+    "data": "data", "resolution": "resolution", "latent_dim": "latent_dim",
+    "batch_size": "batch_size", "epochs": "epochs", "lr": "lr", "likelihood": "likelihood",
+    "beta": "beta", "samples": "samples", "seed": "seed", "dataset_size": "dataset_size",
+    "val_fraction": "val_fraction",
+}
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a VAE headless",
+                           description="Train a VAE; settings come from defaults, then --config, "
+                                       "then flags.")
+    train.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
+    train.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
+    train.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
+    train.add_argument("--latent-dim", type=int, help="latent dimensions Q")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int, help="total epochs (with --resume: extend to this)")
+    train.add_argument("--lr", type=float, help="Adam learning rate")
+    train.add_argument("--likelihood", choices=("bernoulli", "gaussian"))
+    train.add_argument("--beta", type=float, help="KL weight")
+    train.add_argument("--samples", type=int, help="Monte-Carlo samples L per shape")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--dataset-size", type=int, help="number of procedural shapes")
+    train.add_argument("--val-fraction", type=float)
+    train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
+                       help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
+    train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
+    train.add_argument("--resume", type=Path, help="continue the run saved in this checkpoint")
+    train.set_defaults(func=cmd_train)
+
+    info = sub.add_parser("info", help="print a checkpoint's config and last report")
+    info.add_argument("checkpoint", type=Path)
+    info.set_defaults(func=cmd_info)
+
+    weights = sub.add_parser("export-weights", help="write a checkpoint's weights as safetensors")
+    weights.add_argument("checkpoint", type=Path)
+    weights.add_argument("out", type=Path, help="output .safetensors file")
+    weights.set_defaults(func=cmd_export_weights)
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint | None]:
+    """The run's config (and checkpoint when resuming) from defaults, --config and flags."""
+    flags = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()}
+    if args.resume is not None:
+        ckpt = load_checkpoint(args.resume)
+        changed = sorted(k for k, v in flags.items()
+                         if v is not None and k != "epochs" and v != getattr(ckpt.config, k))
+        if changed or args.config is not None:
+            what = ", ".join(changed) if changed else "--config"
+            raise ConfigError(f"cannot change {what} when resuming; only --epochs may be given")
+        return ckpt.config.with_overrides(epochs=flags["epochs"]), ckpt
+    base = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    return base.with_overrides(**flags), None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config, resume = config_from_args(args)
+    out = sys.stderr
+    print(f"preparing data ({_describe_data(config)}) ...", file=out, flush=True)
+    shapes = load_shapes(config)
+    train, val = shapes.split(config.val_fraction, config.seed)
+    print(f"{len(train)} training / {len(val)} validation shapes, "
+          f"{len(shapes.class_names)} classes", file=out, flush=True)
+    bar = _ProgressBar(out, config.epochs)
+    trainer = Trainer(config, train, val, on_progress=bar.update,
+                      on_report=lambda r: _on_report(r, bar, args.metrics),
+                      checkpoint_path=args.checkpoint, resume_from=resume)
+    previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
+    try:
+        finished = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.close()
+    if trainer.epoch == 0:
+        print("stopped before the first epoch ended; no checkpoint written", file=out)
+        return 1
+    state = "finished" if finished else "stopped"
+    print(f"{state} after epoch {trainer.epoch}; checkpoint: {args.checkpoint}", file=out)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    ckpt = load_checkpoint(args.checkpoint)
+    print(f"checkpoint {args.checkpoint}: epoch {ckpt.epoch}, {len(ckpt.class_names)} classes "
+          f"({', '.join(ckpt.class_names)})")
+    print("config:")
+    for key, value in ckpt.config.to_dict().items():
+        print(f"  {key:14} {value}")
+    if ckpt.history:
+        print("last report:")
+        print("  " + format_report(ckpt.history[-1]))
+    return 0
+
+
+def cmd_export_weights(args: argparse.Namespace) -> int:
+    path = export_safetensors(args.out, load_checkpoint(args.checkpoint))
+    print(f"wrote {path}")
+    return 0
+
+
+def format_report(r: EpochReport) -> str:
+    return (f"epoch {r.epoch}: loss {r.train_loss:.1f} / val {r.val_loss:.1f} "
+            f"(recon {r.val_recon:.1f}, KL {r.val_kl:.1f}), IoU {r.val_iou:.3f}, "
+            f"Hamming {r.val_hamming:.4f}, mean(mu) {r.mu_mean:+.3f}, Var(mu) {r.mu_var:.3f}, "
+            f"mean(logvar) {r.logvar_mean:+.2f}, active {r.active_units}/{r.latent_dim}, "
+            f"{r.samples_per_s:.0f} shapes/s, {r.elapsed_s / 60:.1f} min")
+
+
+def _describe_data(config: TrainConfig) -> str:
+    if config.is_builtin_data:
+        return f"{config.dataset_size} procedural solids at {config.resolution}^3"
+    return f"folder {config.data} at {config.resolution}^3"
+
+
+def _on_report(report: EpochReport, bar: _ProgressBar, metrics: Path | None) -> None:
+    bar.message(format_report(report))
+    if metrics is not None:
+        metrics.parent.mkdir(parents=True, exist_ok=True)
+        with metrics.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(report.to_dict()) + "\n")
+
+
+class _ProgressBar:
+    """One self-updating line on a terminal; on a pipe only the epoch lines."""
+
+    WIDTH = 24
+
+    def __init__(self, out: TextIO, epochs: int) -> None:
+        self.out, self.epochs = out, epochs
+        self.live = out.isatty()
+        self._last_draw = 0.0
+
+    def update(self, p: BatchProgress) -> None:
+        now = time.monotonic()
+        if not self.live or (now - self._last_draw < 0.2 and p.batch != p.batches):
+            return
+        self._last_draw = now
+        done = int(self.WIDTH * p.batch / p.batches)
+        bar = "#" * done + "-" * (self.WIDTH - done)
+        self.out.write(f"\repoch {p.epoch}/{self.epochs} [{bar}] {p.batch}/{p.batches} "
+                       f"loss {p.loss:9.1f}")
+        self.out.flush()
+
+    def message(self, text: str) -> None:
+        if self.live:
+            self.out.write("\r\x1b[2K")
+        print(text, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            self.out.write("\n")
+            self.out.flush()

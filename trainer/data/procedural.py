@@ -1,0 +1,234 @@
+"""The built-in data set: parametric solids with random size, position and orientation.
+
+Every solid is centred at the origin of its own frame, described by a ``size`` triple (see
+``voxelise``), rotated by a uniformly random rotation, shifted, and voxelised by an inside test
+at the voxel centres of a grid covering [-1, 1]^3 (voxel i has centre -1 + (i + 0.5) * 2 / D).
+Sizes keep every solid within a ball of radius at most 0.9 whose centre is offset so that the
+ball stays inside [-0.92, 0.92]^3: no solid reaches the border voxels, and thin parts are about
+0.3 across or more (2.4 voxels at 16^3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from trainer.data.shapeset import ShapeSet
+from trainer.errors import DataError
+
+SHAPE_KINDS: tuple[str, ...] = (
+    "sphere", "ellipsoid", "box", "cylinder", "cone", "torus", "capsule",
+)
+RESOLUTIONS: tuple[int, ...] = (16, 32, 64)
+
+_EXTENT = 0.92          # the bounding ball of every solid stays inside [-_EXTENT, _EXTENT]^3
+_MIN_FILL = 0.002       # a grid with fewer occupied voxels than this fraction is resampled
+_CHUNK_VOXELS = 2**21   # voxels evaluated per vectorised chunk
+
+Array = np.ndarray
+Sizes = np.ndarray      # (m, 3) float: per-kind size triple, see ``voxelise``
+Radii = np.ndarray      # (m,) float: radius of a ball around the origin holding the solid
+
+
+def make_procedural(n: int, resolution: int, seed: int,
+                    kinds: Sequence[str] = SHAPE_KINDS) -> ShapeSet:
+    """``n`` random solids at ``resolution``^3, labelled by kind, balanced over ``kinds``.
+
+    The same arguments give identical arrays.
+    """
+    kinds = _check_args(n, resolution, kinds)
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n, dtype=np.int64) % len(kinds))
+    grids = np.zeros((n, 1, resolution, resolution, resolution), dtype=np.uint8)
+    for label, kind in enumerate(kinds):
+        todo = np.flatnonzero(labels == label)
+        while len(todo):
+            solids = _random_solids(rng, kind, len(todo), resolution)
+            grids[todo, 0] = solids
+            todo = todo[_too_small(solids)]
+    return ShapeSet(grids, labels, kinds)
+
+
+def voxelise(kind: str, size: Sequence[float], resolution: int,
+             rotation: np.ndarray | None = None,
+             offset: Sequence[float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Occupancy (D, D, D) uint8 of one solid given explicitly.
+
+    ``size`` per kind (the solid's own axis is z): sphere (radius, -, -); ellipsoid and box
+    (semi-axes / half-extents along x, y, z); cylinder (radius, half-height, -); cone (base
+    radius, half-height, -), base at z = -half-height, apex at +half-height; torus (ring
+    radius, tube radius, -); capsule (radius, half-length of the core segment, -).
+    ``rotation`` maps the solid's frame to the grid's (3x3, default identity), then ``offset``
+    moves its centre.
+    """
+    if kind not in _INSIDE:
+        raise DataError(f"Unknown shape kind {kind!r}; known kinds: {', '.join(SHAPE_KINDS)}.")
+    rotation = np.eye(3) if rotation is None else np.asarray(rotation)
+    inside = _voxelise_chunk(kind, np.asarray([size], dtype=np.float32), rotation[None],
+                             np.asarray([offset], dtype=np.float32), resolution)
+    return inside[0].astype(np.uint8)
+
+
+def _check_args(n: int, resolution: int, kinds: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DataError(f"The number of procedural shapes must be a positive integer, got {n!r}.")
+    if resolution not in RESOLUTIONS:
+        raise DataError(f"Resolution must be one of {RESOLUTIONS}, got {resolution!r}.")
+    kinds = tuple(kinds)
+    unknown = [kind for kind in kinds if kind not in _INSIDE]
+    if not kinds or unknown or len(set(kinds)) != len(kinds):
+        raise DataError(f"Shape kinds must be distinct names from {SHAPE_KINDS}, got {kinds}.")
+    return kinds
+
+
+def _too_small(grids: np.ndarray) -> np.ndarray:
+    """Which of the (m, D, D, D) grids hold too few occupied voxels to show a shape."""
+    occupied = grids.reshape(len(grids), -1).sum(axis=1, dtype=np.int64)
+    return occupied < _MIN_FILL * grids[0].size
+
+
+def _random_solids(rng: np.random.Generator, kind: str, m: int, resolution: int) -> np.ndarray:
+    """(m, D, D, D) bool occupancy of ``m`` random solids of one kind."""
+    sizes, radii = _SAMPLERS[kind](rng, m)
+    rotations = _random_rotations(rng, m)
+    reach = (_EXTENT - radii)[:, None]
+    offsets = rng.uniform(-reach, reach, size=(m, 3))
+    step = max(1, _CHUNK_VOXELS // resolution**3)
+    return np.concatenate([
+        _voxelise_chunk(kind, sizes[i:i + step], rotations[i:i + step], offsets[i:i + step],
+                        resolution)
+        for i in range(0, m, step)
+    ])
+
+
+def _random_rotations(rng: np.random.Generator, m: int) -> np.ndarray:
+    """(m, 3, 3) uniformly random rotation matrices, from normalised Gaussian quaternions."""
+    q = rng.standard_normal((m, 4))
+    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+    ], axis=1)
+
+
+def _voxelise_chunk(kind: str, sizes: np.ndarray, rotations: np.ndarray, offsets: np.ndarray,
+                    resolution: int) -> np.ndarray:
+    """(c, D, D, D) bool: the inside test of ``c`` solids of one kind at the voxel centres.
+
+    A voxel centre p maps to the solid's frame as R^T (p - offset); as p is a grid point, each
+    local coordinate is a sum of three 1D terms, one per grid axis, broadcast to (c, D, D, D).
+    """
+    centres = (-1.0 + (np.arange(resolution) + 0.5) * (2.0 / resolution)).astype(np.float32)
+    # terms[c, a, i, j] = (centre_i - offset[c, a]) * R[c, a, j]: grid axis a, local axis j
+    terms = (centres[None, None, :, None] - offsets[:, :, None, None]) * rotations[:, :, None, :]
+    terms = terms.astype(np.float32)
+    local = [
+        terms[:, 0, :, None, None, j] + terms[:, 1, None, :, None, j]
+        + terms[:, 2, None, None, :, j]
+        for j in range(3)
+    ]
+    size = [sizes[:, j, None, None, None].astype(np.float32) for j in range(3)]
+    return _INSIDE[kind](*local, *size)
+
+
+# Inside tests: local coordinates u, v, w (c, D, D, D) and size components a, b, c (c, 1, 1, 1).
+
+def _inside_sphere(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return u * u + v * v + w * w <= a * a
+
+
+def _inside_ellipsoid(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return (u / a) ** 2 + (v / b) ** 2 + (w / c) ** 2 <= 1.0
+
+
+def _inside_box(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return (np.abs(u) <= a) & (np.abs(v) <= b) & (np.abs(w) <= c)
+
+
+def _inside_cylinder(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return (u * u + v * v <= a * a) & (np.abs(w) <= b)
+
+
+def _inside_cone(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    radius = a * (b - w) / (2 * b)
+    return (np.abs(w) <= b) & (u * u + v * v <= radius * radius)
+
+
+def _inside_torus(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    ring = np.sqrt(u * u + v * v) - a
+    return ring * ring + w * w <= b * b
+
+
+def _inside_capsule(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    along = np.abs(w) - b
+    along = np.maximum(along, 0.0, out=along)
+    return u * u + v * v + along * along <= a * a
+
+
+_INSIDE: dict[str, Callable[..., np.ndarray]] = {
+    "sphere": _inside_sphere, "ellipsoid": _inside_ellipsoid, "box": _inside_box,
+    "cylinder": _inside_cylinder, "cone": _inside_cone, "torus": _inside_torus,
+    "capsule": _inside_capsule,
+}
+
+
+# Samplers: ``m`` random size triples of one kind and their bounding radii (all <= 0.9).
+# Thin dimensions (half-thickness, radius) are at least 0.15.
+
+def _sample_sphere(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    radius = rng.uniform(0.3, 0.85, m)
+    return np.stack([radius, radius, radius], axis=1), radius
+
+
+def _sample_ellipsoid(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    longest = rng.uniform(0.5, 0.9, m)
+    ratios = rng.uniform(0.35, 0.9, (m, 2))
+    ratios[:, 1] = np.minimum(ratios[:, 1], 0.75)   # at least one axis clearly shorter
+    semi = np.column_stack([longest, longest[:, None] * ratios])
+    return rng.permuted(semi, axis=1), longest
+
+
+def _sample_box(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    radius = rng.uniform(0.55, 0.9, m)
+    proportions = rng.uniform(0.4, 1.0, (m, 3))
+    half = radius[:, None] * proportions / np.linalg.norm(proportions, axis=1, keepdims=True)
+    return half, radius
+
+
+def _sample_round(rng: np.random.Generator, m: int, lo: float, hi: float,
+                  angles: tuple[float, float]) -> tuple[Sizes, Radii]:
+    """(radius, half-height, 0) of solids inscribed in a ball of random radius in [lo, hi]:
+    the angle between axis and rim direction sets the shape from rod-like to disc-like."""
+    ball = rng.uniform(lo, hi, m)
+    angle = rng.uniform(*angles, m)
+    sizes = np.column_stack([ball * np.sin(angle), ball * np.cos(angle), np.zeros(m)])
+    return sizes, ball
+
+
+def _sample_cylinder(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    return _sample_round(rng, m, 0.5, 0.9, (0.3, 1.2))
+
+
+def _sample_cone(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    return _sample_round(rng, m, 0.55, 0.9, (0.4, 1.1))
+
+
+def _sample_torus(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    outer = rng.uniform(0.6, 0.9, m)
+    tube = outer * rng.uniform(0.25, 0.4, m)        # leaves a hole at least 0.24 across
+    return np.column_stack([outer - tube, tube, np.zeros(m)]), outer
+
+
+def _sample_capsule(rng: np.random.Generator, m: int) -> tuple[Sizes, Radii]:
+    reach = rng.uniform(0.55, 0.9, m)
+    radius = reach * rng.uniform(0.28, 0.5, m)
+    return np.column_stack([radius, reach - radius, np.zeros(m)]), reach
+
+
+_SAMPLERS: dict[str, Callable[[np.random.Generator, int], tuple[Sizes, Radii]]] = {
+    "sphere": _sample_sphere, "ellipsoid": _sample_ellipsoid, "box": _sample_box,
+    "cylinder": _sample_cylinder, "cone": _sample_cone, "torus": _sample_torus,
+    "capsule": _sample_capsule,
+}

@@ -1,0 +1,21 @@
+"""The one exception type the project raises for problems a person can act on."""
+
+
+class ShapeExplorerError(Exception):
+    """A problem with input (config, data, checkpoint) with a message meant for a person."""
+
+
+class ConfigError(ShapeExplorerError):
+    """An invalid training configuration."""
+
+
+class DataError(ShapeExplorerError):
+    """Unusable training data."""
+
+
+class CheckpointError(ShapeExplorerError):
+    """A checkpoint that cannot be loaded."""
+
+
+class TrainingError(ShapeExplorerError):
+    """Training cannot go on (for example a NaN loss)."""

@@ -1,0 +1,245 @@
+"""Trainer: the epoch loop with validation, reports, pause/stop requests and exact resume."""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from trainer.checkpoint import Checkpoint, save_checkpoint
+from trainer.config import TrainConfig
+from trainer.data.shapeset import ShapeSet
+from trainer.errors import TrainingError
+from trainer.model import VAE, reparameterise
+from trainer.objective import negative_elbo
+from trainer.perf import MEMORY_FORMAT
+from trainer.report import BatchProgress, EpochReport
+from trainer.stats import iou_and_hamming, latent_statistics
+
+VALIDATION_BATCH = 32
+WARMUP_FRACTION = 0.03
+FINAL_LR_FRACTION = 0.02
+
+ReportCallback = Callable[[EpochReport], None]
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+class Trainer:
+    """Trains a VAE on a training set, validating on a held-out set after every epoch.
+
+    Callbacks run on the thread that calls `run()`. `pause()`, `resume()` and `stop()` may be
+    called from any thread; they take effect between batches.
+    """
+
+    def __init__(self, config: TrainConfig, train: ShapeSet, val: ShapeSet, *,
+                 on_report: ReportCallback | None = None,
+                 on_progress: ProgressCallback | None = None,
+                 checkpoint_path: str | Path | None = None,
+                 resume_from: Checkpoint | None = None) -> None:
+        if train.resolution != config.resolution or val.resolution != config.resolution:
+            raise TrainingError(f"data resolution {train.resolution} does not match the config's "
+                                f"{config.resolution}")
+        self.config = config
+        self.class_names = train.class_names
+        self.on_report, self.on_progress = on_report, on_progress
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        torch.manual_seed(config.seed)
+        self.model = VAE.from_config(config).to(memory_format=MEMORY_FORMAT)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.noise = torch.Generator().manual_seed(config.seed + 1)
+        self.history: list[EpochReport] = []
+        self.epoch = 0
+        self._train = torch.from_numpy(train.grids)
+        self._val = torch.from_numpy(val.grids)
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        if resume_from is not None:
+            self._restore(resume_from)
+
+    # --- control from any thread -------------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self) -> bool:
+        """Train up to `config.epochs`. Returns True when finished, False when stopped early.
+
+        A non-finite loss or gradient raises TrainingError before the optimiser step, so the
+        model keeps the weights of the last good step.
+        """
+        elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
+        clock = _PausableClock()
+        for epoch in range(self.epoch + 1, self.config.epochs + 1):
+            trained = self._train_epoch(epoch, clock, elapsed_before)
+            if trained is None:
+                return False
+            report = self._validate(epoch, *trained, elapsed_before + clock.elapsed())
+            self.history.append(report)
+            self.epoch = epoch
+            if self.checkpoint_path is not None:
+                save_checkpoint(self.checkpoint_path, self.checkpoint())
+            if self.on_report is not None:
+                self.on_report(report)
+        return True
+
+    def _train_epoch(self, epoch: int, clock: _PausableClock,
+                     elapsed_before: float) -> tuple[float, float, float, float] | None:
+        cfg = self.config
+        order = torch.randperm(len(self._train),
+                               generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
+        batches = [b for b in order.split(cfg.batch_size) if len(b) > 1]
+        self.model.train()
+        sums = [0.0, 0.0, 0.0]
+        seen = 0
+        start = clock.elapsed()
+        for i, idx in enumerate(batches):
+            if not self._wait_while_paused(clock):
+                return None
+            lr = self._lr_at((epoch - 1) * len(batches) + i, cfg.epochs * len(batches))
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            y = self._train[idx].float().contiguous(memory_format=MEMORY_FORMAT)
+            logits, mu, logvar = self.model(y, cfg.samples, self.noise)
+            terms = negative_elbo(logits, y, mu, logvar, cfg.likelihood, cfg.beta)
+            if not torch.isfinite(terms.loss):
+                raise TrainingError(f"training stopped: the loss became {float(terms.loss)} "
+                                    f"in epoch {epoch}, batch {i + 1}; the model keeps its last "
+                                    "good weights (try a lower learning rate)")
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            if not all(torch.isfinite(p.grad).all() for p in self.model.parameters()
+                       if p.grad is not None):
+                raise TrainingError(f"training stopped: non-finite gradients in epoch {epoch}, "
+                                    f"batch {i + 1}; the model keeps its last good weights")
+            self.optimizer.step()
+            n = len(idx)
+            seen += n
+            for k, v in enumerate((float(terms.loss), terms.recon, terms.kl)):
+                sums[k] += v * n
+            if self.on_progress is not None:
+                self.on_progress(BatchProgress(epoch, i + 1, len(batches), float(terms.loss),
+                                               elapsed_before + clock.elapsed()))
+        rate = seen / max(clock.elapsed() - start, 1e-9)
+        return sums[0] / seen, sums[1] / seen, sums[2] / seen, rate
+
+    def _wait_while_paused(self, clock: _PausableClock) -> bool:
+        if not self._running.is_set():
+            clock.pause()
+            while not self._running.wait(0.1):
+                pass
+            clock.resume()
+        return not self._stop.is_set()
+
+    def _lr_at(self, step: int, total: int) -> float:
+        """Linear warm-up, then cosine decay to a small floor (or constant)."""
+        peak = self.config.lr
+        warmup = max(1, int(WARMUP_FRACTION * total))
+        if step < warmup:
+            return peak * (step + 1) / warmup
+        if self.config.lr_schedule == "constant":
+            return peak
+        t = (step - warmup) / max(1, total - warmup)
+        cosine = 0.5 * (1 + math.cos(math.pi * t))
+        return peak * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine)
+
+    @torch.no_grad()
+    def _validate(self, epoch: int, train_loss: float, train_recon: float, train_kl: float,
+                  rate: float, elapsed: float) -> EpochReport:
+        cfg = self.config
+        self.model.eval()
+        noise = torch.Generator().manual_seed(cfg.seed + 2)
+        mus, logvars, ious, hams = [], [], [], []
+        loss = recon = kl = 0.0
+        for chunk in self._val.split(VALIDATION_BATCH):
+            y = chunk.float().contiguous(memory_format=MEMORY_FORMAT)
+            mu, logvar = self.model.encode(y)
+            logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, noise))
+            terms = negative_elbo(logits, y, mu, logvar, cfg.likelihood, cfg.beta)
+            n = len(chunk)
+            loss += float(terms.loss) * n
+            recon += terms.recon * n
+            kl += terms.kl * n
+            mean_out = self.model.decode(mu)
+            if cfg.likelihood == "bernoulli":
+                mean_out = torch.sigmoid(mean_out)
+            iou, ham = iou_and_hamming(mean_out, y)
+            mus.append(mu)
+            logvars.append(logvar)
+            ious.append(iou)
+            hams.append(ham)
+        n = len(self._val)
+        stats = latent_statistics(torch.cat(mus), torch.cat(logvars))
+        return EpochReport(
+            epoch=epoch, train_loss=train_loss, train_recon=train_recon, train_kl=train_kl,
+            val_loss=loss / n, val_recon=recon / n, val_kl=kl / n,
+            val_iou=float(torch.cat(ious).mean()), val_hamming=float(torch.cat(hams).mean()),
+            mu_mean=stats.mu_mean, mu_var=stats.mu_var, logvar_mean=stats.logvar_mean,
+            mu_mean_per_dim=stats.mu_mean_per_dim, mu_var_per_dim=stats.mu_var_per_dim,
+            active_units=stats.active_units, latent_dim=cfg.latent_dim,
+            lr=self.optimizer.param_groups[0]["lr"], samples_per_s=rate, elapsed_s=elapsed)
+
+    # --- state ---------------------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """A copy of the full training state, safe to save or hand to another thread."""
+        return Checkpoint(
+            config=self.config,
+            model_state=self.model_state(),
+            epoch=self.epoch,
+            history=list(self.history),
+            class_names=tuple(self.class_names),
+            optimizer_state=copy.deepcopy(self.optimizer.state_dict()),
+            rng_state=self.noise.get_state(),
+        )
+
+    def model_state(self) -> dict[str, torch.Tensor]:
+        """A contiguous copy of the current weights (a snapshot, never the live tensors)."""
+        return {k: v.detach().clone().contiguous() for k, v in self.model.state_dict().items()}
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        self.model.load_state_dict(ckpt.build_model().state_dict())
+        self.model.to(memory_format=MEMORY_FORMAT)
+        if ckpt.optimizer_state is not None:
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+        if ckpt.rng_state is not None:
+            self.noise.set_state(ckpt.rng_state)
+        self.history = list(ckpt.history)
+        self.epoch = ckpt.epoch
+        self.class_names = ckpt.class_names or self.class_names
+
+
+class _PausableClock:
+    """Wall time that does not count paused intervals."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+        self._paused_at: float | None = None
+        self._paused_total = 0.0
+
+    def pause(self) -> None:
+        self._paused_at = time.perf_counter()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_total += time.perf_counter() - self._paused_at
+            self._paused_at = None
+
+    def elapsed(self) -> float:
+        now = self._paused_at if self._paused_at is not None else time.perf_counter()
+        return now - self._start - self._paused_total

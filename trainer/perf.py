@@ -1,0 +1,33 @@
+"""Process-wide speed settings for CPU training (measured on this project's 2-core machine)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+import torch
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+_TRIM_THRESHOLD_BYTES = 1 << 30
+
+
+def tune_allocator() -> bool:
+    """Stop glibc from mmap-ing and trimming the large, short-lived conv buffers on every step.
+
+    Without this each big allocation is a fresh mmap with page faults; with it training runs
+    about 1.6x faster here. Returns False where glibc is absent (then nothing changes).
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
+MEMORY_FORMAT = torch.channels_last_3d
+"""Conv3d on CPU runs about 1.4x faster on channels-last tensors than on contiguous ones."""

@@ -1,0 +1,56 @@
+"""Plain-data reports a training run emits: one per epoch and one per batch."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """Everything measured in one epoch; floats and tuples only, safe to send across threads."""
+
+    epoch: int
+    train_loss: float
+    train_recon: float
+    train_kl: float
+    val_loss: float
+    val_recon: float
+    val_kl: float
+    val_iou: float
+    val_hamming: float
+    mu_mean: float
+    mu_var: float
+    logvar_mean: float
+    mu_mean_per_dim: tuple[float, ...]
+    mu_var_per_dim: tuple[float, ...]
+    active_units: int
+    latent_dim: int
+    lr: float
+    samples_per_s: float
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EpochReport:
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = names - set(values)
+        if missing:
+            raise ValueError(f"report lacks {sorted(missing)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in values.items() if k in names})
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Sent after every optimisation step."""
+
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    elapsed_s: float
