@@ -73,8 +73,12 @@ class ExplorerSession:
         """
         z = np.asarray(z, dtype=np.float32)
         single = z.ndim == 1
+        codes = np.atleast_2d(z)
         self.model.eval()
-        out = self.model.decode(torch.from_numpy(np.atleast_2d(z)))
+        # A batch of one sends eager Conv3d down its slow unbatched path (about 6x slower here
+        # than a batch of two), so a lone code is decoded as a pair and the copy dropped.
+        batch = np.repeat(codes, 2, axis=0) if len(codes) == 1 else codes
+        out = self.model.decode(torch.from_numpy(batch))[: len(codes)]
         if self.config.likelihood == "bernoulli":
             out = torch.sigmoid(out)
         grids = out[:, 0].contiguous().numpy()

@@ -10,14 +10,12 @@ libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 l
 libxcb-randr0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libx11-xcb1
 libfontconfig1 libdbus-1-3"
 
-missing=$(dpkg-query -W -f='${Package} ${Status}\n' $APT_PACKAGES 2>/dev/null | grep -vc 'install ok installed' || true)
 if [ "$(dpkg-query -W -f='${Status}\n' $APT_PACKAGES 2>/dev/null | grep -c 'install ok installed')" -lt "$(echo $APT_PACKAGES | wc -w)" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $APT_PACKAGES
 fi
 
-python3 -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # torch first: 2.13.0 is a small CPU build; an unpinned torch would pull a multi-GB CUDA build.
 python3 -m pip install -q "torch==2.13.0"
 if [ "${1:-}" = "--test" ]; then

@@ -76,9 +76,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path}: refused, the file holds Python objects that could run code on load "
-            "(only plain tensors and values are accepted)") from exc
+        if "GLOBAL" in str(exc):  # a class or function reference: code that would run
+            raise CheckpointError(
+                f"{path}: refused, the file holds Python objects that could run code on load "
+                "(only plain tensors and values are accepted)") from exc
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated?)") from exc
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated?): "
                               f"{_first_line(exc)}") from exc

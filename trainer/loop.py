@@ -116,25 +116,29 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             y = self._train[idx].float().contiguous(memory_format=MEMORY_FORMAT)
+            buffers = [b.clone() for b in self.model.buffers()]  # BatchNorm statistics
             logits, mu, logvar = self.model(y, cfg.samples, self.noise)
             terms = negative_elbo(logits, y, mu, logvar, cfg.likelihood, cfg.beta)
-            if not torch.isfinite(terms.loss):
-                raise TrainingError(f"training stopped: the loss became {float(terms.loss)} "
+            loss = float(terms.loss.detach())
+            if not math.isfinite(loss):
+                _restore_buffers(self.model, buffers)
+                raise TrainingError(f"training stopped: the loss became {loss} "
                                     f"in epoch {epoch}, batch {i + 1}; the model keeps its last "
                                     "good weights (try a lower learning rate)")
             self.optimizer.zero_grad(set_to_none=True)
             terms.loss.backward()
             if not all(torch.isfinite(p.grad).all() for p in self.model.parameters()
                        if p.grad is not None):
+                _restore_buffers(self.model, buffers)
                 raise TrainingError(f"training stopped: non-finite gradients in epoch {epoch}, "
                                     f"batch {i + 1}; the model keeps its last good weights")
             self.optimizer.step()
             n = len(idx)
             seen += n
-            for k, v in enumerate((float(terms.loss), terms.recon, terms.kl)):
+            for k, v in enumerate((loss, terms.recon, terms.kl)):
                 sums[k] += v * n
             if self.on_progress is not None:
-                self.on_progress(BatchProgress(epoch, i + 1, len(batches), float(terms.loss),
+                self.on_progress(BatchProgress(epoch, i + 1, len(batches), loss,
                                                elapsed_before + clock.elapsed()))
         rate = seen / max(clock.elapsed() - start, 1e-9)
         return sums[0] / seen, sums[1] / seen, sums[2] / seen, rate
@@ -222,6 +226,12 @@ class Trainer:
         self.history = list(ckpt.history)
         self.epoch = ckpt.epoch
         self.class_names = ckpt.class_names or self.class_names
+
+
+@torch.no_grad()
+def _restore_buffers(model: torch.nn.Module, saved: list[torch.Tensor]) -> None:
+    for buffer, value in zip(model.buffers(), saved, strict=True):
+        buffer.copy_(value)
 
 
 class _PausableClock:

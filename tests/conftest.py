@@ -1,0 +1,21 @@
+"""Shared fixtures: tiny configs and data sets that train in about a second."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainer.config import TrainConfig
+from trainer.data.procedural import make_procedural
+from trainer.data.shapeset import ShapeSet
+
+
+@pytest.fixture
+def tiny_config() -> TrainConfig:
+    return TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,
+                       epochs=2, lr=2e-3, dataset_size=40, seed=3)
+
+
+@pytest.fixture
+def tiny_split(tiny_config: TrainConfig) -> tuple[ShapeSet, ShapeSet]:
+    shapes = make_procedural(tiny_config.dataset_size, tiny_config.resolution, tiny_config.seed)
+    return shapes.split(tiny_config.val_fraction, tiny_config.seed)
