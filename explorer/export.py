@@ -16,12 +16,16 @@ from trainer.errors import ShapeExplorerError
 
 MESH_FORMATS = ("stl", "obj", "ply", "glb", "off")
 GRID_FORMATS = ("npy", "binvox")
+Z_UP_TO_Y_UP = trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0])
 
 
 def export_mesh(mesh: trimesh.Trimesh, path: str | Path, fmt: str | None = None) -> Path:
     """Write ``mesh`` to ``path`` in ``fmt`` (taken from the file suffix when None)."""
     path = Path(path)
     fmt = _check_format(fmt, path, MESH_FORMATS)
+    if fmt == "glb":  # glTF is +y up; our meshes are +z up
+        mesh = mesh.copy()
+        mesh.apply_transform(Z_UP_TO_Y_UP)
     _atomic_write(path, lambda file: mesh.export(file_obj=file, file_type=fmt))
     return path
 

@@ -9,6 +9,12 @@ from trainer.data.procedural import make_procedural
 from trainer.data.shapeset import ShapeSet
 
 
+@pytest.fixture(autouse=True)
+def private_voxel_cache(tmp_path_factory, monkeypatch):
+    """Keep every test's folder imports out of the user's ~/.cache."""
+    monkeypatch.setenv("SHAPE_EXPLORER_CACHE", str(tmp_path_factory.mktemp("voxel-cache")))
+
+
 @pytest.fixture
 def tiny_config() -> TrainConfig:
     return TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,

@@ -11,6 +11,7 @@ import trimesh
 from explorer.export import MESH_FORMATS, export_grid, export_mesh, export_sequence
 from explorer.meshing import mesh_from_grid
 from trainer.data.binvox import read_binvox
+from trainer.data.mesh_files import read_mesh
 from trainer.errors import ShapeExplorerError
 
 
@@ -26,9 +27,9 @@ def mesh() -> trimesh.Trimesh:
 @pytest.mark.parametrize("fmt", MESH_FORMATS)
 def test_mesh_round_trip(tmp_path: Path, mesh: trimesh.Trimesh, fmt: str) -> None:
     # Marching cubes shares vertices, so loaders that merge by position (STL, OFF, ...) rebuild
-    # exactly the same vertex set.
+    # exactly the same vertex set. The project's reader turns GLB (+y up) back to +z up.
     path = export_mesh(mesh, tmp_path / f"blob.{fmt}")
-    loaded = trimesh.load(path, force="mesh")
+    loaded = read_mesh(path, path.read_bytes())
     assert (len(loaded.vertices), len(loaded.faces)) == (len(mesh.vertices), len(mesh.faces))
     np.testing.assert_allclose(
         np.unique(loaded.vertices, axis=0), np.unique(mesh.vertices, axis=0), atol=1e-6

@@ -1,4 +1,4 @@
-"""Headless training commands: `train`, `info`, `export-weights`.
+"""Headless training commands: `train`, `info`, `export-weights`, `cache-clear`.
 
 `add_commands` registers them on an argparse sub-parser set; the full command line (with the
 explorer's `sample`) is assembled in `explorer.cli`.
@@ -16,6 +16,9 @@ from typing import TextIO
 
 from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint
 from trainer.config import TrainConfig
+from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
+from trainer.data.folder import load_folder_with_report
+from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_shapes
 from trainer.errors import ConfigError
 from trainer.loop import Trainer
@@ -64,6 +67,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     weights.add_argument("out", type=Path, help="output .safetensors file")
     weights.set_defaults(func=cmd_export_weights)
 
+    clear = sub.add_parser("cache-clear", help="delete the cached voxel grids of imported folders")
+    clear.add_argument("--cache-dir", type=Path,
+                       help=f"the cache folder (now {default_cache_dir()}; ${CACHE_ENV} moves it)")
+    clear.set_defaults(func=cmd_cache_clear)
+
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint | None]:
     """The run's config (and checkpoint when resuming) from defaults, --config and flags."""
@@ -84,7 +92,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config, resume = config_from_args(args)
     out = sys.stderr
     print(f"preparing data ({_describe_data(config)}) ...", file=out, flush=True)
-    shapes = load_shapes(config)
+    shapes = _load_data(config, out)
     train, val = shapes.split(config.val_fraction, config.seed)
     print(f"{len(train)} training / {len(val)} validation shapes, "
           f"{len(shapes.class_names)} classes", file=out, flush=True)
@@ -125,6 +133,12 @@ def cmd_export_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    directory = args.cache_dir or default_cache_dir()
+    print(f"removed {clear_cache(directory)} cached grids from {directory}")
+    return 0
+
+
 def format_report(r: EpochReport) -> str:
     return (f"epoch {r.epoch}: loss {r.train_loss:.1f} / val {r.val_loss:.1f} "
             f"(recon {r.val_recon:.1f}, KL {r.val_kl:.1f}), IoU {r.val_iou:.3f}, "
@@ -137,6 +151,20 @@ def _describe_data(config: TrainConfig) -> str:
     if config.is_builtin_data:
         return f"{config.dataset_size} procedural solids at {config.resolution}^3"
     return f"folder {config.data} at {config.resolution}^3"
+
+
+def _load_data(config: TrainConfig, out: TextIO) -> ShapeSet:
+    """The run's shapes; a folder import shows progress and prints its report."""
+    if config.is_builtin_data:
+        return load_shapes(config)
+    bar = _ImportBar(out)
+    try:
+        shapes, report = load_folder_with_report(config.data, config.resolution,
+                                                 progress=bar.update)
+    finally:
+        bar.close()
+    print(report.summary(), file=out, flush=True)
+    return shapes
 
 
 def _on_report(report: EpochReport, bar: _ProgressBar, metrics: Path | None) -> None:
@@ -176,4 +204,32 @@ class _ProgressBar:
     def close(self) -> None:
         if self.live:
             self.out.write("\n")
+            self.out.flush()
+
+
+class _ImportBar:
+    """One self-updating line while a folder is imported, on a terminal only."""
+
+    WIDTH = 24
+    NAME = 40
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.live = out.isatty()
+        self._last_draw = 0.0
+
+    def update(self, done: int, total: int, name: str) -> None:
+        now = time.monotonic()
+        if not self.live or (now - self._last_draw < 0.1 and done != total):
+            return
+        self._last_draw = now
+        filled = int(self.WIDTH * done / total)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        name = name if len(name) <= self.NAME else "..." + name[-self.NAME + 3:]
+        self.out.write(f"\r\x1b[2Kimporting [{bar}] {done}/{total} {name}")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.out.write("\r\x1b[2K")
             self.out.flush()
