@@ -29,7 +29,7 @@ def test_invalid_values_name_the_setting(bad, words):
 
 
 def test_unknown_keys_are_refused():
-    with pytest.raises(ConfigError, match="unknown config setting.*learning_rate"):
+    with pytest.raises(ConfigError, match=r"unknown config setting.*'learning_rate'"):
         TrainConfig.from_dict({"learning_rate": 0.1})
 
 

@@ -83,7 +83,7 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise ConfigError(f"a config must be a table of settings, got {type(values).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(k) for k in values if k not in names)
+        unknown = sorted(repr(k) for k in values if k not in names)
         if unknown:
             raise ConfigError(f"unknown config setting(s): {', '.join(unknown)}; "
                               f"known: {', '.join(sorted(names))}")

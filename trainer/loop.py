@@ -33,7 +33,8 @@ class Trainer:
     """Trains a VAE on a training set, validating on a held-out set after every epoch.
 
     Callbacks run on the thread that calls `run()`. `pause()`, `resume()` and `stop()` may be
-    called from any thread; they take effect between batches.
+    called from any thread; they take effect between batches (stop also between validation
+    batches).
     """
 
     def __init__(self, config: TrainConfig, train: ShapeSet, val: ShapeSet, *,
@@ -91,6 +92,8 @@ class Trainer:
             if trained is None:
                 return False
             report = self._validate(epoch, *trained, elapsed_before + clock.elapsed())
+            if report is None:
+                return False
             self.history.append(report)
             self.epoch = epoch
             if self.checkpoint_path is not None:
@@ -165,13 +168,16 @@ class Trainer:
 
     @torch.no_grad()
     def _validate(self, epoch: int, train_loss: float, train_recon: float, train_kl: float,
-                  rate: float, elapsed: float) -> EpochReport:
+                  rate: float, elapsed: float) -> EpochReport | None:
+        """The epoch's report, or None when a stop request interrupts validation."""
         cfg = self.config
         self.model.eval()
         noise = torch.Generator().manual_seed(cfg.seed + 2)
         mus, logvars, ious, hams = [], [], [], []
         loss = recon = kl = 0.0
         for chunk in self._val.split(VALIDATION_BATCH):
+            if self._stop.is_set():
+                return None
             y = chunk.float().contiguous(memory_format=MEMORY_FORMAT)
             mu, logvar = self.model.encode(y)
             logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, noise))

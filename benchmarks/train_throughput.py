@@ -1,0 +1,113 @@
+"""Training throughput: the project's Trainer vs a plain PyTorch baseline, same network and loss.
+
+Each side runs in its own fresh subprocess (the allocator setting is process-wide), one after
+the other, on the same procedural data. Prints samples/s, peak resident memory and the ratio.
+
+    python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--seconds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+CHANNELS = (16, 32, 64, 128)
+LATENT = 16
+WARMUP_STEPS = 3
+
+
+def _shapes(resolution: int, n: int):
+    from trainer.data.procedural import make_procedural
+
+    return make_procedural(n, resolution, seed=0)
+
+
+def run_baseline(resolution: int, batch: int, seconds: float) -> float:
+    import torch
+    from baseline_vae import PlainVAE, loss_fn
+
+    data = torch.from_numpy(_shapes(resolution, 256).float_grids())
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data),
+                                         batch_size=batch, shuffle=True, drop_last=True)
+    model = PlainVAE(resolution, LATENT, CHANNELS)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    steps, start = 0, None
+    while True:
+        for (y,) in loader:
+            logits, mu, logvar = model(y)
+            loss = loss_fn(logits, y, mu, logvar)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            steps += 1
+            if steps == WARMUP_STEPS:
+                start = time.perf_counter()
+            if start and time.perf_counter() - start > seconds:
+                return (steps - WARMUP_STEPS) * batch / (time.perf_counter() - start)
+
+
+def run_project(resolution: int, batch: int, seconds: float) -> float:
+    from trainer.config import TrainConfig
+    from trainer.loop import Trainer
+    from trainer.perf import tune_allocator
+
+    tune_allocator()
+    config = TrainConfig(resolution=resolution, latent_dim=LATENT, channels=CHANNELS,
+                         batch_size=batch, epochs=1000)
+    train, val = _shapes(resolution, 256).split(0.05, 0)
+    state = {"steps": 0, "start": None, "rate": 0.0}
+
+    def on_progress(_):
+        state["steps"] += 1
+        now = time.perf_counter()
+        if state["steps"] == WARMUP_STEPS:
+            state["start"] = now
+        elif state["start"] and now - state["start"] > seconds:
+            state["rate"] = (state["steps"] - WARMUP_STEPS) * batch / (now - state["start"])
+            trainer.stop()
+
+    trainer = Trainer(config, train, val, on_progress=on_progress)
+    trainer.run()
+    return state["rate"]
+
+
+def _worker(kind: str, args: argparse.Namespace) -> None:
+    run = run_baseline if kind == "baseline" else run_project
+    rate = run(args.resolution, args.batch_size, args.seconds)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"samples_per_s": rate, "peak_rss_mb": peak_mb}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resolution", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--worker", choices=("baseline", "project"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker, args)
+        return
+    results = {}
+    for kind in ("baseline", "project"):
+        cmd = [sys.executable, __file__, "--worker", kind, "--resolution", str(args.resolution),
+               "--batch-size", str(args.batch_size), "--seconds", str(args.seconds)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        results[kind] = json.loads(out.strip().splitlines()[-1])
+        r = results[kind]
+        print(f"{kind:8} {args.resolution}^3 batch {args.batch_size}: "
+              f"{r['samples_per_s']:7.1f} samples/s, peak RSS {r['peak_rss_mb']:6.0f} MB")
+    ratio = results["project"]["samples_per_s"] / results["baseline"]["samples_per_s"]
+    print(f"ratio project/baseline: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
