@@ -2,14 +2,14 @@
 
 An orthographic camera looks at the unit cube from a given azimuth/elevation (z up, the same
 convention as the 3D view); each pixel's ray finds where the trilinearly interpolated grid first
-crosses the threshold, and the surface there is lit by a headlight using the grid's gradient as
-its normal.
+crosses the threshold, and the surface there is lit by a headlight using the gradient of the
+slightly blurred grid as its normal.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import map_coordinates
+from scipy.ndimage import gaussian_filter, map_coordinates
 
 MESH_RGB = (0.50, 0.72, 0.92)
 """The colour of shapes in thumbnails and the 3D view (a soft sky blue)."""
@@ -18,22 +18,40 @@ _AMBIENT, _DIFFUSE, _SPECULAR, _SHININESS = 0.28, 0.72, 0.25, 24.0
 _HALF_DIAGONAL = 0.5 * np.sqrt(3.0)
 
 
+Frame = tuple[np.ndarray, float]
+"""What a thumbnail shows: the centre and radius of a ball in unit-cube coordinates."""
+
+
+def fit_frame(grids: np.ndarray, threshold: float = 0.5, margin: float = 1.05) -> Frame:
+    """A ball around ``grid > threshold`` in all (B, D, D, D) ``grids`` (centred on their
+    bounding box); the whole cube when nothing is inside."""
+    occupied = np.asarray(grids).reshape(-1, *np.shape(grids)[-3:]).max(axis=0) > threshold
+    if not occupied.any():
+        return np.full(3, 0.5), _HALF_DIAGONAL
+    depth = occupied.shape[0]
+    points = (np.argwhere(occupied) + 0.5) / depth
+    centre = (points.min(axis=0) + points.max(axis=0)) / 2
+    reach = np.sqrt(np.max(np.sum((points - centre) ** 2, axis=1))) + _HALF_DIAGONAL / depth
+    return centre, margin * float(reach)
+
+
 def render_thumbnail(grid: np.ndarray, threshold: float = 0.5, size: int = 96, *,
-                     azimuth: float = 45.0, elevation: float = 25.0,
+                     frame: Frame | None = None, azimuth: float = 45.0, elevation: float = 25.0,
                      rgb: tuple[float, float, float] = MESH_RGB) -> np.ndarray:
     """A (size, size, 4) uint8 RGBA picture of the region ``grid > threshold``.
 
-    ``grid`` is (D, D, D) indexed [x, y, z]; the background is transparent. An empty grid gives
-    a fully transparent image.
+    ``grid`` is (D, D, D) indexed [x, y, z]; the background is transparent and an empty grid
+    gives a fully transparent image. ``frame`` defaults to ``fit_frame(grid)``; pass a common
+    frame to draw a sequence at one scale.
     """
     grid = np.asarray(grid, dtype=np.float32)
-    depth = grid.shape[0]
+    centre, radius = fit_frame(grid, threshold) if frame is None else frame
     eye, right, up = _camera(azimuth, elevation)
-    steps = max(2 * depth, 32)
-    span = np.linspace(-_HALF_DIAGONAL, _HALF_DIAGONAL, size)
-    ts = np.linspace(_HALF_DIAGONAL, -_HALF_DIAGONAL, steps)        # from the eye inwards
+    steps = int(np.clip(4 * radius * grid.shape[0], 16, 4 * grid.shape[0]))
+    span = np.linspace(-radius, radius, size)
+    ts = np.linspace(radius, -radius, steps)                        # from the eye inwards
     # Points (steps, size, size, 3) in unit-cube coordinates; image row 0 is the top.
-    plane = 0.5 + span[None, :, None] * right - span[::-1, None, None] * up
+    plane = centre + span[None, :, None] * right - span[::-1, None, None] * up
     points = plane[None] + ts[:, None, None, None] * eye
     values = _sample(grid, points.reshape(-1, 3)).reshape(steps, size, size)
 
@@ -47,7 +65,8 @@ def render_thumbnail(grid: np.ndarray, threshold: float = 0.5, size: int = 96, *
     t_hit = ts[prev] + frac * (ts[first] - ts[prev])
     surface = plane + t_hit[..., None] * eye
 
-    normals = -np.stack([_sample(g, surface[hit]) for g in np.gradient(grid)], axis=1)
+    gradients = np.gradient(gaussian_filter(grid, 1.0))
+    normals = -np.stack([_sample(g, surface[hit]) for g in gradients], axis=1)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-9)
     facing = np.clip(normals @ eye, 0.0, 1.0)
     shade = _AMBIENT + _DIFFUSE * facing

@@ -1,30 +1,394 @@
-"""The Explore view: browse a trained model's latent space (skeleton)."""
+"""The Explore view: prior samples, latent sliders, interpolation and a live 3D mesh.
+
+All decoding, meshing and file writing runs on the decode worker (``DecodeService``); this
+widget only turns user actions into requests and shows the results.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import functools
+import itertools
+from collections.abc import Callable
+from pathlib import Path
 
-from explorer.session import ExplorerSession
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedLayout,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer import export
+from explorer.meshing import NO_SURFACE_MESSAGE
+from explorer.session import ExplorerSession, prior_samples, traverse
+from explorer.ui import explore_export as ex
+from explorer.ui.decode_worker import DecodeService
+from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
+from explorer.ui.explore_sequence import (
+    GALLERY,
+    VALIDATION,
+    EndpointChoice,
+    EndpointPicker,
+    SequencePanel,
+)
+from explorer.ui.explore_sliders import LatentSliders
+from explorer.ui.explore_tasks import (
+    Endpoint,
+    GridCache,
+    Shape,
+    decode_batch,
+    decode_shape,
+    interpolation,
+    remesh,
+)
+from explorer.ui.mesh_view import MeshView
+from trainer.errors import ShapeExplorerError
 
 NO_MODEL_HINT = "Train a model or open a checkpoint (File > Open checkpoint...)"
+DEFAULT_THRESHOLD = 0.5
+THRESHOLD_STEPS = 100
+RESTYLE_DELAY_MS = 250
+"""After the threshold stops moving, the gallery and filmstrip are redrawn at it."""
+
+FrameMaker = Callable[..., list[Shape]]
+"""Called as ``make(session, threshold=t)`` on the worker: the frames of a sequence."""
 
 
 class ExploreView(QWidget):
-    """Prior samples, latent sliders, interpolation and a live 3D mesh of the decoded shape."""
+    """Prior samples, latent sliders, interpolation and a live 3D mesh of the decoded shape.
+
+    ``shapeShown`` fires whenever the 3D view shows a new shape; ``exported(paths)`` after an
+    export has been written.
+    """
+
+    shapeShown = Signal()
+    exported = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session: ExplorerSession | None = None
-        self._hint = QLabel(NO_MODEL_HINT, alignment=Qt.AlignmentFlag.AlignCenter)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self._hint)
+        self._cache = GridCache()
+        self._current: Shape | None = None
+        self._gallery: list[Shape] = []
+        self._frames: list[Shape] = []
+        self._sequence_kind = ""
+        self._rerun_sequence: Callable[[], None] | None = None
+        self._export_ids = itertools.count(1)
+        self.service = DecodeService(self)
+        self.service.error.connect(self._on_error)
+
+        self.mesh_view = MeshView()
+        self.gallery = GalleryPanel()
+        self.sliders = LatentSliders()
+        self.sequence = SequencePanel()
+        self.export_panel = ex.ExportPanel()
+        self.threshold = QSlider(Qt.Orientation.Horizontal, minimum=1,
+                                 maximum=THRESHOLD_STEPS - 1)
+        self.threshold.setValue(round(DEFAULT_THRESHOLD * THRESHOLD_STEPS))
+        self.threshold.setToolTip("Iso-level of the surface: occupancy probability above which "
+                                  "a point counts as inside")
+        self.threshold_label = QLabel()
+        self.box = QCheckBox("Voxel grid box")
+        self.reset_camera = QPushButton("Reset camera")
+        self._restyle = QTimer(self, singleShot=True, interval=RESTYLE_DELAY_MS)
+
+        self.hint = QLabel(NO_MODEL_HINT, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("font-size: 15pt; color: #6b7280;")
+        self._stack = QStackedLayout(self)
+        self._stack.addWidget(self.hint)
+        self._stack.addWidget(self._build_content())
+        self._connect()
+        self._update_threshold_label()
 
     @property
     def session(self) -> ExplorerSession | None:
         return self._session
 
+    @property
+    def current_shape(self) -> Shape | None:
+        """The shape in the 3D view (None before the first decode)."""
+        return self._current
+
+    @property
+    def gallery_shapes(self) -> list[Shape]:
+        return list(self._gallery)
+
+    @property
+    def frames(self) -> list[Shape]:
+        """The current interpolation or traversal, one shape per frame."""
+        return list(self._frames)
+
+    def threshold_value(self) -> float:
+        return self.threshold.value() / THRESHOLD_STEPS
+
     def set_session(self, session: ExplorerSession | None) -> None:
-        """Show ``session`` (a snapshot model), or the hint to load one when None."""
+        """Explore ``session`` (a snapshot model), or show the hint to load one when None.
+
+        A new session with the same latent size keeps the code, gallery seed and sequence,
+        and decodes them again with the new weights.
+        """
+        for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
+            self.service.cancel(channel)
+        self._cache = GridCache()
+        same_size = (session is not None and self._session is not None
+                     and session.latent_dim == self._session.latent_dim)
         self._session = session
-        self._hint.setVisible(session is None)
+        if session is None:
+            self._current, self._gallery, self._frames = None, [], []
+            self.sequence.set_frames([], "")
+            self._stack.setCurrentWidget(self.hint)
+            return
+        self._stack.setCurrentIndex(1)
+        if not same_size:
+            self._frames, self._rerun_sequence = [], None
+            self.sequence.set_frames([], "")
+        self.sliders.set_dimensions(session.dimension_variances())
+        for picker in (self.sequence.start, self.sequence.end):
+            picker.set_sources(session.shapes)
+        self._request_shape(self.sliders.code())
+        self.gallery.request()
+        if self._rerun_sequence is not None:
+            self._rerun_sequence()
+
+    def shutdown(self) -> None:
+        """Stop the decode worker (the main window may call this on close)."""
+        self.service.shutdown()
+
+    # --- layout --------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        toolbar = QHBoxLayout()
+        toolbar.addWidget(QLabel("Threshold"))
+        toolbar.addWidget(self.threshold, 1)
+        toolbar.addWidget(self.threshold_label)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.box)
+        toolbar.addWidget(self.reset_camera)
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(toolbar)
+        column.addWidget(self.mesh_view, 1)
+        column.addWidget(self.sequence)
+
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.gallery, 1)
+        left_column.addWidget(self.export_panel)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget, stretch in ((left, 0), (centre, 1), (self.sliders, 0)):
+            splitter.addWidget(widget)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setChildrenCollapsible(False)
+        return splitter
+
+    def _connect(self) -> None:
+        self.threshold.valueChanged.connect(self._on_threshold)
+        self.box.toggled.connect(self.mesh_view.set_box_visible)
+        self.reset_camera.clicked.connect(self.mesh_view.reset_camera)
+        self._restyle.timeout.connect(self._remesh_collections)
+        self.sliders.codeChanged.connect(self._request_shape)
+        self.gallery.samplesRequested.connect(self._request_gallery)
+        self.gallery.picked.connect(self._load_gallery_sample)
+        self.sequence.interpolateRequested.connect(self._request_interpolation)
+        self.sequence.traverseRequested.connect(self._request_traversal)
+        self.sequence.frameChanged.connect(self._show_frame)
+        self.sequence.start.showRequested.connect(lambda: self._load_endpoint(self.sequence.start))
+        self.sequence.end.showRequested.connect(lambda: self._load_endpoint(self.sequence.end))
+        self.export_panel.exportRequested.connect(self._export)
+
+    # --- the main shape ------------------------------------------------------------------------
+    def _request_shape(self, code: np.ndarray) -> None:
+        if self._session is None:
+            return
+        task = functools.partial(decode_shape, self._session, np.asarray(code),
+                                 self.threshold_value(), self._cache)
+        self.service.submit("shape", task, self._show_shape, live=True)
+
+    def _show_shape(self, shape: Shape) -> None:
+        self._current = shape
+        self.mesh_view.show_mesh(shape.mesh, NO_SURFACE_MESSAGE)
+        self.shapeShown.emit()
+
+    def _show_origin(self, shape: Shape) -> None:
+        self.sliders.set_code(shape.code, origin=True)
+        self._show_shape(shape)
+
+    def _load(self, shape: Shape) -> None:
+        """Put an already decoded shape in the view and the sliders (re-meshed if needed)."""
+        self.sliders.set_code(shape.code, origin=True)
+        if shape.threshold == self.threshold_value():
+            self.service.cancel("shape")   # a result still in flight must not replace it
+            self._show_shape(shape)
+        else:
+            self._request_shape(shape.code)
+
+    def _on_threshold(self) -> None:
+        self._update_threshold_label()
+        self._request_shape(self.sliders.code())
+        self._restyle.start()
+
+    def _update_threshold_label(self) -> None:
+        self.threshold_label.setText(f"{self.threshold_value():.2f}")
+
+    # --- gallery -------------------------------------------------------------------------------
+    def _request_gallery(self, seed: int, temperature: float) -> None:
+        if self._session is None:
+            return
+        codes = prior_samples(GALLERY_SIZE, self._session.latent_dim, seed, temperature)
+        task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
+                                 common_frame=False)
+        self.service.submit("gallery", task, self._show_gallery)
+
+    def _show_gallery(self, shapes: list[Shape]) -> None:
+        self._gallery = shapes
+        self.gallery.show_samples([s.thumbnail for s in shapes])
+
+    def _load_gallery_sample(self, index: int) -> None:
+        if 0 <= index < len(self._gallery):
+            self._load(self._gallery[index])
+
+    # --- sequences -----------------------------------------------------------------------------
+    def _request_interpolation(self) -> None:
+        if self._session is None:
+            return
+        try:
+            start = self._endpoint(self.sequence.start.choice(), "From")
+            end = self._endpoint(self.sequence.end.choice(), "To")
+        except ShapeExplorerError as exc:
+            self._on_error("sequence", str(exc))
+            return
+        method, steps = self.sequence.method.currentText(), self.sequence.steps.value()
+        self._run_sequence(f"{method} interpolation", functools.partial(
+            interpolation, start=start, end=end, steps=steps, method=method))
+
+    def _request_traversal(self) -> None:
+        if self._session is None:
+            return
+        dim, extent = self.sliders.selected_dim(), self.sequence.extent.value()
+        values = np.linspace(-extent, extent, self.sequence.steps.value())
+        codes = traverse(self.sliders.code(), dim, values)
+        self._run_sequence(f"z{dim} traversal", lambda session, threshold: decode_batch(
+            session, codes, threshold, common_frame=True))
+
+    def _run_sequence(self, title: str, make_frames: FrameMaker) -> None:
+        """Decode a sequence now, and again whenever a new session of the same size arrives."""
+        self._rerun_sequence = functools.partial(self._submit_sequence, title, make_frames)
+        self._rerun_sequence()
+
+    def _submit_sequence(self, title: str, make_frames: FrameMaker) -> None:
+        task = functools.partial(make_frames, self._session, threshold=self.threshold_value())
+        self.service.submit("sequence", task, functools.partial(self._show_frames, title))
+
+    def _show_frames(self, title: str, shapes: list[Shape]) -> None:
+        self._frames, self._sequence_kind = shapes, title
+        self.sequence.set_frames([s.thumbnail for s in shapes], title)
+
+    def _show_frame(self, index: int) -> None:
+        if 0 <= index < len(self._frames):
+            self._load(self._frames[index])
+
+    def _endpoint(self, choice: EndpointChoice, label: str) -> Endpoint:
+        """Turn a picker's choice into a code, or a grid the worker will encode."""
+        if choice.source == GALLERY:
+            if choice.index >= len(self._gallery):
+                raise ShapeExplorerError(f"{label}: gallery sample #{choice.index + 1} is not "
+                                         "there yet; draw samples first")
+            return Endpoint(label, code=self._gallery[choice.index].code)
+        if choice.source == VALIDATION:
+            shapes = self._session.shapes if self._session else None
+            members = (np.flatnonzero(shapes.labels == choice.class_index)
+                       if shapes is not None else [])
+            if choice.index >= len(members):
+                raise ShapeExplorerError(f"{label}: there is no validation shape "
+                                         f"#{choice.index + 1} of that class")
+            return Endpoint(label, grid=shapes.grids[members[choice.index], 0].astype(np.float32))
+        return Endpoint(label, code=self.sliders.code())
+
+    def _load_endpoint(self, picker: EndpointPicker) -> None:
+        """Encode the picked validation shape and load it into the view and the sliders."""
+        if self._session is None:
+            return
+        try:
+            endpoint = self._endpoint(picker.choice(), "Shape")
+        except ShapeExplorerError as exc:
+            self._on_error("shape", str(exc))
+            return
+        session, threshold, cache = self._session, self.threshold_value(), self._cache
+        self.service.submit("shape", lambda: decode_shape(
+            session, endpoint.resolve(session), threshold, cache), self._show_origin, live=True)
+
+    def _remesh_collections(self) -> None:
+        """Redraw the gallery and the filmstrip at the new threshold (no decoding)."""
+        threshold = self.threshold_value()
+        if self._gallery:
+            task = functools.partial(remesh, self._gallery, threshold, common_frame=False)
+            self.service.submit("gallery", task, self._show_gallery)
+        if self._frames:
+            task = functools.partial(remesh, self._frames, threshold, common_frame=True)
+            self.service.submit("sequence", task, self._update_frames)
+
+    def _update_frames(self, shapes: list[Shape]) -> None:
+        self._frames = shapes
+        self.sequence.update_thumbnails([s.thumbnail for s in shapes])
+
+    # --- export --------------------------------------------------------------------------------
+    def _export(self, kind: str, path: str, fmt: str) -> None:
+        try:
+            task = self._export_task(kind, Path(path), fmt)
+        except ShapeExplorerError as exc:
+            self._on_error("export", str(exc))
+            return
+        self.export_panel.status.setText(f"Writing {Path(path).name}...")
+        self.service.submit(f"export-{next(self._export_ids)}", task, self._on_exported,
+                            on_error=functools.partial(self._on_error, "export"))
+
+    def _export_task(self, kind: str, path: Path, fmt: str) -> Callable[[], list[Path]]:
+        """A function that writes the export on the worker thread and returns the paths."""
+        current = self._current
+        if kind == ex.SCREENSHOT:
+            image = self.mesh_view.grab_image()
+            return functools.partial(_save_image, image, path)
+        if kind in (ex.MESH, ex.GRID) and current is None:
+            raise ShapeExplorerError("There is no shape to export yet.")
+        if kind == ex.MESH:
+            if current.mesh is None:
+                raise ShapeExplorerError(f"{NO_SURFACE_MESSAGE}: nothing to export. "
+                                         "Move the threshold or the sliders.")
+            return lambda: [export.export_mesh(current.mesh, path, fmt)]
+        if kind == ex.GRID:
+            threshold = self.threshold_value()
+            return lambda: [export.export_grid(current.grid, path, fmt, threshold)]
+        shapes, stem = ((self._frames, self._sequence_kind.replace(" ", "_"))
+                        if kind == ex.SEQUENCE else (self._gallery, "gallery"))
+        if not shapes:
+            raise ShapeExplorerError(f"There is no {kind} to export yet.")
+        meshes = [s.mesh for s in shapes]
+        return lambda: export.export_sequence(meshes, path, stem, fmt)
+
+    def _on_exported(self, paths: list[Path]) -> None:
+        where = paths[0].parent if paths else "nowhere"
+        self.export_panel.status.setText(
+            f"Wrote {paths[0].name}" if len(paths) == 1 else f"Wrote {len(paths)} files to {where}")
+        self.exported.emit(paths)
+
+    def _on_error(self, channel: str, message: str) -> None:
+        if channel == "export":
+            self.export_panel.status.setText("Export failed.")
+        QMessageBox.warning(self, "Explore", message)
+
+
+def _save_image(image: QImage, path: Path) -> list[Path]:
+    if not image.save(str(path), "PNG"):
+        raise ShapeExplorerError(f"Cannot write the screenshot {path}")
+    return [path]

@@ -1,0 +1,69 @@
+"""The prior-sample gallery: seed, temperature, "New samples" and a grid of thumbnails."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.ui.explore_tiles import TileList
+
+GALLERY_SIZE = 12
+TILE = 96
+
+
+class GalleryPanel(QGroupBox):
+    """Asks for ``GALLERY_SIZE`` prior samples at a seed and temperature; shows their tiles.
+
+    ``samplesRequested(seed, temperature)`` fires on "New samples" (which first moves to the next
+    seed) and when the seed or temperature is edited; ``picked(index)`` when a tile is clicked.
+    """
+
+    samplesRequested = Signal(int, float)
+    picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Prior samples", parent)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, keyboardTracking=False)
+        self.seed.setToolTip("Random seed of the samples: the same seed gives the same shapes")
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=3.0, singleStep=0.1, value=1.0,
+                                          decimals=2, keyboardTracking=False)
+        self.temperature.setToolTip("Samples are z ~ N(0, T² I): lower T gives more typical "
+                                    "shapes, higher T more unusual ones")
+        self.new_samples = QPushButton("New samples")
+        self.tiles = TileList(TILE, single_row=False)
+        self.tiles.setMinimumSize(3 * (TILE + 10) + 24, 2 * (TILE + 24) + 8)
+
+        controls = QFormLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.seed, 1)
+        row.addWidget(self.new_samples)
+        controls.addRow("Seed", row)
+        controls.addRow("Temperature", self.temperature)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.tiles, 1)
+
+        self.new_samples.clicked.connect(self._next_seed)
+        self.seed.valueChanged.connect(self.request)
+        self.temperature.valueChanged.connect(self.request)
+        self.tiles.picked.connect(self.picked)
+
+    def request(self) -> None:
+        """Ask for samples at the current seed and temperature."""
+        self.samplesRequested.emit(self.seed.value(), self.temperature.value())
+
+    def show_samples(self, thumbnails: list[np.ndarray | None]) -> None:
+        self.tiles.set_tiles(thumbnails, [f"#{i + 1}" for i in range(len(thumbnails))])
+
+    def _next_seed(self) -> None:
+        self.seed.setValue(self.seed.value() + 1)   # emits valueChanged -> request()

@@ -1,0 +1,102 @@
+"""The Explore view's background work, as plain functions of plain data (Qt-free).
+
+These run on the decode worker thread: decoding codes to grids, meshing grids and rendering
+thumbnails. Everything they return is numpy arrays, meshes and dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from explorer.meshing import mesh_from_grid
+from explorer.session import ExplorerSession, interpolate
+from explorer.thumbnails import fit_frame, render_thumbnail
+
+THUMBNAIL_SIZE = 96
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A decoded latent code: its grid, mesh at ``threshold`` (None: no surface), picture."""
+
+    code: np.ndarray
+    grid: np.ndarray
+    mesh: trimesh.Trimesh | None
+    threshold: float
+    thumbnail: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of an interpolation: a latent code, or a grid that is encoded first."""
+
+    label: str
+    code: np.ndarray | None = None
+    grid: np.ndarray | None = None
+
+    def resolve(self, session: ExplorerSession) -> np.ndarray:
+        if self.code is not None:
+            return np.asarray(self.code, dtype=np.float64)
+        return session.encode(self.grid[None])[0]
+
+
+class GridCache:
+    """The last decoded code's grid, so a threshold change re-meshes without decoding.
+
+    One cache per session; used only by the worker thread.
+    """
+
+    def __init__(self) -> None:
+        self._key: bytes | None = None
+        self._grid: np.ndarray | None = None
+
+    def grid(self, session: ExplorerSession, code: np.ndarray) -> np.ndarray:
+        key = np.asarray(code, dtype=np.float32).tobytes()
+        if key != self._key or self._grid is None:
+            self._grid = session.decode(code)
+            self._key = key
+        return self._grid
+
+
+def decode_shape(session: ExplorerSession, code: np.ndarray, threshold: float,
+                 cache: GridCache) -> Shape:
+    """One code -> grid (cached) -> mesh, for the main view."""
+    grid = cache.grid(session, code)
+    return Shape(np.array(code, dtype=np.float64), grid, mesh_from_grid(grid, threshold),
+                 threshold)
+
+
+def decode_batch(session: ExplorerSession, codes: np.ndarray, threshold: float, *,
+                 common_frame: bool) -> list[Shape]:
+    """Codes (K, Q) -> K shapes with meshes and thumbnails, decoded as one batch.
+
+    ``common_frame`` draws every thumbnail at one scale (for sequences).
+    """
+    codes = np.asarray(codes, dtype=np.float64)
+    return _shapes(codes, session.decode(codes), threshold, common_frame)
+
+
+def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool) -> list[Shape]:
+    """The same shapes meshed and drawn at another threshold (no decoding)."""
+    if not shapes:
+        return []
+    return _shapes(np.stack([s.code for s in shapes]), np.stack([s.grid for s in shapes]),
+                   threshold, common_frame)
+
+
+def interpolation(session: ExplorerSession, start: Endpoint, end: Endpoint, steps: int,
+                  method: str, threshold: float) -> list[Shape]:
+    """Encode the endpoints if needed, interpolate and decode the ``steps`` codes."""
+    codes = interpolate(start.resolve(session), end.resolve(session), steps, method)
+    return decode_batch(session, codes, threshold, common_frame=True)
+
+
+def _shapes(codes: np.ndarray, grids: np.ndarray, threshold: float,
+            common_frame: bool) -> list[Shape]:
+    frame = fit_frame(grids, threshold) if common_frame else None
+    return [Shape(code, grid, mesh_from_grid(grid, threshold), threshold,
+                  render_thumbnail(grid, threshold, THUMBNAIL_SIZE, frame=frame))
+            for code, grid in zip(codes, grids, strict=True)]

@@ -1,0 +1,132 @@
+"""The 3D view: one triangle mesh lit by a headlight, orbit/zoom with the mouse, optional box."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+import trimesh
+from pyqtgraph import Vector
+from pyqtgraph.opengl import shaders
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QOpenGLContext
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from explorer.meshing import NO_SURFACE_MESSAGE
+from explorer.thumbnails import MESH_RGB
+
+BACKGROUND = (38, 42, 50)
+CAMERA = {"distance": 2.3, "elevation": 25.0, "azimuth": 45.0}
+"""The default camera; the thumbnails use the same azimuth and elevation."""
+
+_VERTEX_SHADER = """
+    uniform mat4 u_mvp;
+    uniform mat3 u_normal;
+    attribute vec4 a_position;
+    attribute vec3 a_normal;
+    attribute vec4 a_color;
+    varying vec4 v_color;
+    varying vec3 v_normal;
+    void main() {
+        v_normal = u_normal * a_normal;
+        v_color = a_color;
+        gl_Position = u_mvp * a_position;
+    }
+"""
+_FRAGMENT_SHADER = """
+    #ifdef GL_ES
+    precision mediump float;
+    #endif
+    varying vec4 v_color;
+    varying vec3 v_normal;
+    void main() {
+        float facing = abs(normalize(v_normal).z);
+        vec3 rgb = v_color.rgb * (0.28 + 0.72 * facing) + 0.25 * pow(facing, 24.0);
+        gl_FragColor = vec4(min(rgb, 1.0), v_color.a);
+    }
+"""
+
+
+class HeadlightShader(shaders.ShaderProgram):
+    """A light at the camera: ambient + two-sided diffuse + a small specular highlight.
+
+    pyqtgraph compiles a program once and keeps its id; this one recompiles when drawn in
+    another GL context (a new view, or a view whose context Qt re-created on re-parenting).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("explorer-headlight", [shaders.VertexShader(_VERTEX_SHADER),
+                                                shaders.FragmentShader(_FRAGMENT_SHADER)])
+        self._context: QOpenGLContext | None = None
+
+    def program(self, *, es2_compat: bool = False) -> int:
+        context = QOpenGLContext.currentContext()
+        if context is not self._context:
+            self.prog, self._context = None, context
+        return super().program(es2_compat=es2_compat)
+
+
+class _MeshData(gl.MeshData):
+    """MeshData with given vertex normals (pyqtgraph would recompute them in a Python loop)."""
+
+    def __init__(self, mesh: trimesh.Trimesh) -> None:
+        super().__init__(vertexes=mesh.vertices, faces=mesh.faces)
+        self._given_normals = np.ascontiguousarray(mesh.vertex_normals, dtype=np.float32)
+
+    def vertexNormals(self, indexed: str | None = None) -> np.ndarray:
+        if indexed is None:
+            return self._given_normals
+        return self._given_normals[self.faces()]
+
+
+class MeshView(QWidget):
+    """Shows one mesh in unit-cube coordinates; ``meshShown`` fires once it is handed to GL."""
+
+    meshShown = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.gl_view = gl.GLViewWidget()
+        self.gl_view.setMinimumSize(320, 240)
+        self.gl_view.setBackgroundColor(BACKGROUND)
+        self.mesh_item = gl.GLMeshItem(smooth=True, shader=HeadlightShader(),
+                                       color=(*MESH_RGB, 1.0), glOptions="opaque")
+        self.mesh_item.setVisible(False)
+        self.box_item = gl.GLBoxItem(color=(200, 210, 225, 110))
+        self.box_item.setVisible(False)
+        self.gl_view.addItem(self.mesh_item)
+        self.gl_view.addItem(self.box_item)
+        self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.gl_view, 1)
+        layout.addWidget(self.status)
+        self.reset_camera()
+
+    def show_mesh(self, mesh: trimesh.Trimesh | None, message: str = NO_SURFACE_MESSAGE) -> None:
+        """Display ``mesh``; None hides it and shows ``message`` instead."""
+        if mesh is None or len(mesh.faces) == 0:
+            self.mesh_item.setVisible(False)
+            self.status.setText(message)
+        else:
+            self.mesh_item.setMeshData(meshdata=_MeshData(mesh))
+            self.mesh_item.setVisible(True)
+            self.status.setText(f"{len(mesh.vertices):,} vertices · {len(mesh.faces):,} faces")
+        self.meshShown.emit()
+
+    def vertices(self) -> np.ndarray | None:
+        """The vertices the GL item holds (None while nothing is shown)."""
+        data = self.mesh_item.opts["meshdata"]
+        if not self.mesh_item.visible() or data is None:
+            return None
+        return data.vertexes()
+
+    def reset_camera(self) -> None:
+        self.gl_view.setCameraPosition(pos=Vector(0.5, 0.5, 0.5), **CAMERA)
+
+    def set_box_visible(self, visible: bool) -> None:
+        """Show or hide the outline of the voxel grid (the unit cube)."""
+        self.box_item.setVisible(visible)
+
+    def grab_image(self) -> QImage:
+        """The current picture of the 3D view (call on the GUI thread)."""
+        return self.gl_view.grabFramebuffer()
