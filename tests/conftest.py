@@ -15,6 +15,12 @@ def private_voxel_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SHAPE_EXPLORER_CACHE", str(tmp_path_factory.mktemp("voxel-cache")))
 
 
+@pytest.fixture(autouse=True)
+def eager_decoding(monkeypatch):
+    """No background decoder compilation unless a test asks for it (tests/test_fast_decode.py)."""
+    monkeypatch.setenv("SHAPE_EXPLORER_COMPILE", "0")
+
+
 @pytest.fixture
 def tiny_config() -> TrainConfig:
     return TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,

@@ -1,5 +1,6 @@
 """Hostile config values: always a valid TrainConfig or a ConfigError, never another exception."""
 
+import contextlib
 import json
 
 from hypothesis import given, settings
@@ -35,7 +36,5 @@ def test_from_file_is_total(tmp_path_factory, data):
     for suffix in (".toml", ".json"):
         path = tmp_path_factory.mktemp("cfg") / f"c{suffix}"
         path.write_bytes(data)
-        try:
+        with contextlib.suppress(ConfigError):
             TrainConfig.from_file(path)
-        except ConfigError:
-            pass

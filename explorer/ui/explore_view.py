@@ -134,7 +134,8 @@ class ExploreView(QWidget):
         """Explore ``session`` (a snapshot model), or show the hint to load one when None.
 
         A new session with the same latent size keeps the code, gallery seed and sequence,
-        and decodes them again with the new weights.
+        and decodes them again with the new weights. The session's decoder is compiled in the
+        background for the slider and gallery batch sizes; decoding is eager until then.
         """
         for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
             self.service.cancel(channel)
@@ -148,6 +149,7 @@ class ExploreView(QWidget):
             self._stack.setCurrentWidget(self.hint)
             return
         self._stack.setCurrentIndex(1)
+        session.compile_decoder((1, GALLERY_SIZE))
         if not same_size:
             self._frames, self._rerun_sequence = [], None
             self.sequence.set_frames([], "")

@@ -221,6 +221,15 @@ def test_a_new_session_keeps_the_code(qtbot, view: ExploreView, session) -> None
     np.testing.assert_allclose(view.sliders.code(), code)
 
 
+def test_a_new_session_compiles_its_decoder_for_slider_and_gallery(view: ExploreView, session,
+                                                                   monkeypatch) -> None:
+    requested = []
+    monkeypatch.setattr(ExplorerSession, "compile_decoder",
+                        lambda self, sizes: requested.append((self, tuple(sizes))))
+    view.set_session(session)
+    assert requested == [(session, (1, GALLERY_SIZE))]
+
+
 def test_inactive_dimensions_are_flagged(qtbot) -> None:
     sliders = LatentSliders()
     qtbot.addWidget(sliders)

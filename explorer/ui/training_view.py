@@ -1,0 +1,247 @@
+"""The Training view: run settings, Start / Pause / Stop, progress, live plots, reconstructions.
+
+It owns the training thread. Worker signals are connected to methods of this widget, so they
+run on the GUI thread (PySide6 would run a lambda connected to them on the worker thread).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.ui.config_form import ConfigForm
+from explorer.ui.recon_strip import ReconStrip
+from explorer.ui.snapshot import RunSnapshot
+from explorer.ui.training_plots import TrainingPlots
+from explorer.ui.training_worker import TrainingRun
+from trainer.config import TrainConfig
+from trainer.report import BatchProgress, EpochReport
+
+PANEL_WIDTH = 330
+PROGRESS_STEPS = 1000
+PLOT_INTERVAL_MS = 1000  # epoch plots redraw at most this often (tiny runs report faster)
+
+
+class TrainingView(QWidget):
+    """Settings and controls on the left, plots on the right."""
+
+    snapshot_taken = Signal(object)  # RunSnapshot after every epoch of the current run
+    run_ended = Signal(bool)  # True when every epoch ran
+    error = Signal(str)
+    running_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = ConfigForm()
+        self.form_error = QLabel(wordWrap=True)
+        self.form_error.setStyleSheet("color: #c0392b;")
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.progress = QProgressBar(maximum=PROGRESS_STEPS, textVisible=True)
+        self.status = QLabel("Ready.", wordWrap=True)
+        self.recon = ReconStrip()
+        self.plots = TrainingPlots()
+        self._run: TrainingRun | None = None  # the last run, kept until the next one starts
+        self._running = self._failed = False
+        self._epochs = 0
+        self._unplotted: tuple[EpochReport, ...] | None = None  # the newest history, until drawn
+        self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_INTERVAL_MS)
+        self._plot_timer.timeout.connect(self._plot)
+        self._layout()
+
+        self.form.changed.connect(self._update_controls)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self._show_progress(None)
+        self._update_controls()
+
+    def _layout(self) -> None:
+        settings = QGroupBox("Run settings")
+        box = QVBoxLayout(settings)
+        box.addWidget(self.form)
+        box.addWidget(self.form_error)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        recon = QGroupBox("Validation reconstructions")
+        QVBoxLayout(recon).addWidget(self.recon)
+
+        panel = QWidget()
+        panel.setFixedWidth(PANEL_WIDTH)
+        left = QVBoxLayout(panel)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(settings)
+        left.addLayout(buttons)
+        left.addWidget(self.progress)
+        left.addWidget(self.status)
+        left.addWidget(recon)
+        left.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(panel)
+        layout.addWidget(self.plots, 1)
+
+    # --- state ----------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self._running
+
+    def wait(self, msecs: int) -> bool:
+        """Block until the training thread has ended (True) or `msecs` passed (False)."""
+        return self._run is None or self._run.wait(msecs)
+
+    def show_snapshot(self, snapshot: RunSnapshot) -> None:
+        """Show an opened run: its settings, history and reconstructions."""
+        ckpt = snapshot.checkpoint
+        self.form.set_config(ckpt.config)
+        self._clear()
+        self.plots.show_history(ckpt.history)
+        self.recon.set_reconstructions(snapshot.reconstructions)
+        self.status.setText(f"Opened a run of {ckpt.epoch} epoch(s).")
+
+    def reset(self) -> None:
+        """Default settings and empty plots, for a new run."""
+        self.form.set_config(TrainConfig())
+        self._clear()
+        self.status.setText("Ready.")
+
+    def _clear(self) -> None:
+        self.plots.clear()
+        self.recon.set_reconstructions(None)
+        self._show_progress(None)
+
+    # --- controls -------------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Start a run with the form's settings; refused (nothing starts) when they are invalid."""
+        if self.is_running():
+            return
+        error = self.form.error()
+        if error is not None:
+            self.form_error.setText(error)
+            return
+        config = self.form.config()
+        self._epochs = config.epochs
+        self._clear()
+        if self._run is not None:
+            self._run.wait()  # it has ended; its thread is finishing
+        self._run = TrainingRun(config)
+        worker = self._run.worker
+        worker.status.connect(self._on_status)
+        worker.progressed.connect(self._on_progress)
+        worker.reported.connect(self._on_reported)
+        worker.snapshot.connect(self._on_snapshot)
+        worker.failed.connect(self._on_failed)
+        worker.ended.connect(self._on_ended)
+        self._running, self._failed = True, False
+        self._run.start()
+        self.pause_button.setText("Pause")
+        self._update_controls()
+        self.running_changed.emit(True)
+
+    @Slot()
+    def stop(self) -> None:
+        """Ask the run to stop after the current batch; the thread then ends by itself."""
+        if self._running and self._run is not None:
+            self._run.worker.stop()
+            self.status.setText("Stopping...")
+            self.pause_button.setEnabled(False)
+            self.stop_button.setEnabled(False)
+
+    @Slot()
+    def _toggle_pause(self) -> None:
+        if not self._running or self._run is None:
+            return
+        if self.pause_button.text() == "Pause":
+            self._run.worker.pause()
+            self.pause_button.setText("Resume")
+            self.status.setText("Paused (after the current batch).")
+        else:
+            self._run.worker.resume()
+            self.pause_button.setText("Pause")
+            self.status.setText("Training...")
+
+    @Slot()
+    def _update_controls(self) -> None:
+        running = self.is_running()
+        error = None if running else self.form.error()
+        self.form_error.setText(error or "")
+        self.form.set_editable(not running)
+        self.start_button.setEnabled(not running and error is None)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+
+    # --- worker signals (queued onto the GUI thread) --------------------------------------------
+    @Slot(str)
+    def _on_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    @Slot(object)
+    def _on_progress(self, progress: BatchProgress) -> None:
+        self._show_progress(progress)
+        self.plots.add_batch_loss(progress)
+
+    @Slot(object)
+    def _on_reported(self, history: tuple[EpochReport, ...]) -> None:
+        self._unplotted = history
+        if not self._plot_timer.isActive():
+            self._plot()
+        r = history[-1]
+        self.status.setText(f"Epoch {r.epoch}: val loss {r.val_loss:.1f}, IoU {r.val_iou:.3f}, "
+                            f"active {r.active_units}/{r.latent_dim}, "
+                            f"{r.samples_per_s:.0f} shapes/s")
+
+    @Slot()
+    def _plot(self) -> None:
+        """Draw the newest history, then hold further redraws back for PLOT_INTERVAL_MS."""
+        if self._unplotted is not None:
+            self.plots.show_history(self._unplotted)
+            self._unplotted = None
+            self._plot_timer.start()
+
+    @Slot(object)
+    def _on_snapshot(self, snapshot: RunSnapshot) -> None:
+        self.recon.set_reconstructions(snapshot.reconstructions)
+        self.snapshot_taken.emit(snapshot)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._failed = True
+        self.status.setText(f"Failed: {message}")
+        self.error.emit(message)
+
+    @Slot(bool)
+    def _on_ended(self, finished: bool) -> None:
+        if not self._failed:
+            self.status.setText("Finished." if finished else "Stopped.")
+        self._running = False
+        self._plot_timer.stop()
+        self._plot()
+        self._update_controls()
+        self.running_changed.emit(False)
+        self.run_ended.emit(finished)
+
+    def _show_progress(self, p: BatchProgress | None) -> None:
+        if p is None:
+            self.progress.setValue(0)
+            self.progress.setFormat("Not running")
+            return
+        done = (p.epoch - 1 + p.batch / p.batches) / self._epochs
+        eta = p.elapsed_s * (1 - done) / max(done, 1e-9)
+        self.progress.setValue(round(done * PROGRESS_STEPS))
+        self.progress.setFormat(f"Epoch {p.epoch}/{self._epochs} · batch {p.batch}/{p.batches}"
+                                f" · ETA {_duration(eta)}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
