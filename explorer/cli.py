@@ -13,6 +13,7 @@ from explorer.export import MESH_FORMATS, export_sequence
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession, prior_samples
 from trainer import cli as trainer_cli
+from trainer.device import resolve_device
 from trainer.errors import ShapeExplorerError
 from trainer.perf import tune_allocator
 
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, T^2 I)")
     sample.add_argument("--threshold", type=float, default=0.5, help="iso-level for meshing")
+    trainer_cli.add_device_argument(sample)
     sample.set_defaults(func=cmd_sample)
     return parser
 
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1 or args.temperature < 0 or not 0 < args.threshold < 1:
         raise ShapeExplorerError("need --n >= 1, --temperature >= 0 and 0 < --threshold < 1")
-    session = ExplorerSession.from_checkpoint(args.checkpoint)
+    device = resolve_device(args.device)
+    session = ExplorerSession.from_checkpoint(args.checkpoint, device=device)
     grids = session.decode(prior_samples(args.n, session.latent_dim, args.seed, args.temperature))
     meshes = [mesh_from_grid(g, args.threshold) for g in grids]
     paths = export_sequence(meshes, args.out, "sample", args.format)

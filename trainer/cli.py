@@ -7,12 +7,16 @@ explorer's `sample`) is assembled in `explorer.cli`.
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
+
+import torch
 
 from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint
 from trainer.config import TrainConfig
@@ -20,6 +24,14 @@ from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_shapes
+from trainer.device import AMP_MODES, amp_dtype
+from trainer.distributed import (
+    RANK_STATE_ENV,
+    Ranks,
+    check_sync_bn,
+    process_group,
+    save_rank_state,
+)
 from trainer.errors import ConfigError
 from trainer.loop import Trainer
 from trainer.report import BatchProgress, EpochReport
@@ -56,6 +68,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
     train.add_argument("--resume", type=Path, help="continue the run saved in this checkpoint")
+    add_device_argument(train)
+    train.add_argument("--amp", choices=AMP_MODES, default="off",
+                       help="mixed precision on CUDA: bf16 or fp16 autocast (default off = fp32)")
+    train.add_argument("--sync-bn", action="store_true",
+                       help="under torchrun on GPUs: BatchNorm statistics over the global batch")
     train.set_defaults(func=cmd_train)
 
     info = sub.add_parser("info", help="print a checkpoint's config and last report")
@@ -71,6 +88,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     clear.add_argument("--cache-dir", type=Path,
                        help=f"the cache folder (now {default_cache_dir()}; ${CACHE_ENV} moves it)")
     clear.set_defaults(func=cmd_cache_clear)
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when present), cpu, cuda or cuda:N (default auto)")
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint | None]:
@@ -89,17 +111,39 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint 
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or as one rank of a data-parallel run when started by torchrun."""
+    ranks = Ranks.from_env()
+    device = ranks.device(args.device)
+    amp_dtype(args.amp, device)  # refuse bad combinations before any work
+    check_sync_bn(args.sync_bn, device)
     config, resume = config_from_args(args)
-    out = sys.stderr
+    with process_group(ranks, device):
+        return _train(args, config, resume, ranks, device)
+
+
+def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | None,
+           ranks: Ranks, device: torch.device) -> int:
+    out: TextIO = sys.stderr if ranks.is_main else io.StringIO()  # other ranks stay quiet
+    processes = f", {ranks.world_size} processes" if ranks.is_distributed else ""
+    print(f"training on {device} ({'fp32' if args.amp == 'off' else args.amp}{processes})",
+          file=out, flush=True)
     print(f"preparing data ({_describe_data(config)}) ...", file=out, flush=True)
     shapes = _load_data(config, out)
     train, val = shapes.split(config.val_fraction, config.seed)
     print(f"{len(train)} training / {len(val)} validation shapes, "
           f"{len(shapes.class_names)} classes", file=out, flush=True)
     bar = _ProgressBar(out, config.epochs)
+    state_dir = os.environ.get(RANK_STATE_ENV)
+
+    def on_report(report: EpochReport) -> None:
+        if ranks.is_main:
+            _on_report(report, bar, args.metrics)
+        if state_dir:
+            save_rank_state(state_dir, ranks, report.epoch, trainer.model_state())
+
     trainer = Trainer(config, train, val, on_progress=bar.update,
-                      on_report=lambda r: _on_report(r, bar, args.metrics),
-                      checkpoint_path=args.checkpoint, resume_from=resume)
+                      on_report=on_report, checkpoint_path=args.checkpoint, resume_from=resume,
+                      device=device, amp=args.amp, ranks=ranks, sync_bn=args.sync_bn)
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
     try:
         finished = trainer.run()

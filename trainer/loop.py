@@ -14,7 +14,9 @@ import torch
 from trainer.checkpoint import Checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
-from trainer.errors import TrainingError
+from trainer.device import amp_dtype, resolve_device
+from trainer.distributed import SINGLE_PROCESS, Ranks
+from trainer.errors import ConfigError, TrainingError
 from trainer.model import VAE, reparameterise
 from trainer.objective import negative_elbo
 from trainer.perf import MEMORY_FORMAT
@@ -35,23 +37,36 @@ class Trainer:
     Callbacks run on the thread that calls `run()`. `pause()`, `resume()` and `stop()` may be
     called from any thread; they take effect between batches (stop also between validation
     batches).
+
+    `device` and `amp` (`off`, or `bf16`/`fp16` autocast on CUDA) say how the run computes; the
+    data stays on the CPU and moves per batch. `ranks` places the process in a data-parallel run
+    (see trainer.distributed); `sync_bn` then synchronises BatchNorm across GPUs.
     """
 
     def __init__(self, config: TrainConfig, train: ShapeSet, val: ShapeSet, *,
                  on_report: ReportCallback | None = None,
                  on_progress: ProgressCallback | None = None,
                  checkpoint_path: str | Path | None = None,
-                 resume_from: Checkpoint | None = None) -> None:
+                 resume_from: Checkpoint | None = None,
+                 device: str | torch.device = "cpu", amp: str = "off",
+                 ranks: Ranks = SINGLE_PROCESS, sync_bn: bool = False) -> None:
         if train.resolution != config.resolution or val.resolution != config.resolution:
             raise TrainingError(f"data resolution {train.resolution} does not match the config's "
                                 f"{config.resolution}")
+        if config.batch_size < 2 * ranks.world_size or len(train) < 2 * ranks.world_size:
+            raise ConfigError(f"batch_size ({config.batch_size}) and the training set "
+                              f"({len(train)} shapes) must hold at least 2 shapes per process "
+                              f"({ranks.world_size} processes)")
         self.config = config
+        self.device, self.ranks = resolve_device(device), ranks
+        self.autocast_dtype = amp_dtype(amp, self.device)
         self.class_names = train.class_names
         self.on_report, self.on_progress = on_report, on_progress
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         torch.manual_seed(config.seed)
-        self.model = VAE.from_config(config).to(memory_format=MEMORY_FORMAT)
+        self.model = VAE.from_config(config).to(self.device, memory_format=MEMORY_FORMAT)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
         self.noise = torch.Generator().manual_seed(config.seed + 1)
         self.history: list[EpochReport] = []
         self.epoch = 0
@@ -62,6 +77,7 @@ class Trainer:
         self._stop = threading.Event()
         if resume_from is not None:
             self._restore(resume_from)
+        self.net = ranks.wrap(self.model, self.device, sync_bn)
 
     # --- control from any thread -------------------------------------------------------------
     def pause(self) -> None:
@@ -91,12 +107,15 @@ class Trainer:
             trained = self._train_epoch(epoch, clock, elapsed_before)
             if trained is None:
                 return False
-            report = self._validate(epoch, *trained, elapsed_before + clock.elapsed())
+            self.ranks.sync_buffers(self.model)
+            report = self.ranks.from_main(
+                self._validate(epoch, *trained, elapsed_before + clock.elapsed())
+                if self.ranks.is_main else None)
             if report is None:
                 return False
             self.history.append(report)
             self.epoch = epoch
-            if self.checkpoint_path is not None:
+            if self.checkpoint_path is not None and self.ranks.is_main:
                 save_checkpoint(self.checkpoint_path, self.checkpoint())
             if self.on_report is not None:
                 self.on_report(report)
@@ -107,38 +126,47 @@ class Trainer:
         cfg = self.config
         order = torch.randperm(len(self._train),
                                generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
-        batches = [b for b in order.split(cfg.batch_size) if len(b) > 1]
-        self.model.train()
+        batches = [b for b in order.split(cfg.batch_size) if len(b) >= 2 * self.ranks.world_size]
+        self.net.train()
         sums = [0.0, 0.0, 0.0]
         seen = 0
         start = clock.elapsed()
-        for i, idx in enumerate(batches):
+        for i, batch in enumerate(batches):
             if not self._wait_while_paused(clock):
                 return None
             lr = self._lr_at((epoch - 1) * len(batches) + i, cfg.epochs * len(batches))
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            y = self._train[idx].float().contiguous(memory_format=MEMORY_FORMAT)
+            share = self.ranks.shard(len(batch))
+            y = self._to_device(self._train[batch[share]])
+            eps = self._noise(self.noise, cfg.samples, len(batch))[:, share]
+            eps = eps.reshape(-1, cfg.latent_dim)
             buffers = [b.clone() for b in self.model.buffers()]  # BatchNorm statistics
-            logits, mu, logvar = self.model(y, cfg.samples, self.noise)
-            terms = negative_elbo(logits, y, mu, logvar, cfg.likelihood, cfg.beta)
-            loss = float(terms.loss.detach())
+            with self._autocast():
+                logits, mu, logvar = self.net(y, cfg.samples, eps=eps)
+            terms = negative_elbo(logits.float(), y, mu.float(), logvar.float(), cfg.likelihood,
+                                  cfg.beta)
+            loss, recon, kl = self.ranks.batch_means(
+                (float(terms.loss.detach()), terms.recon, terms.kl), len(y))
             if not math.isfinite(loss):
                 _restore_buffers(self.model, buffers)
                 raise TrainingError(f"training stopped: the loss became {loss} "
                                     f"in epoch {epoch}, batch {i + 1}; the model keeps its last "
                                     "good weights (try a lower learning rate)")
             self.optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
-            if not all(torch.isfinite(p.grad).all() for p in self.model.parameters()
-                       if p.grad is not None):
+            weight = self.ranks.loss_weight(len(y), len(batch))
+            self.scaler.scale(terms.loss * weight).backward()
+            if not self.scaler.is_enabled() and not all(
+                    torch.isfinite(p.grad).all() for p in self.model.parameters()
+                    if p.grad is not None):
                 _restore_buffers(self.model, buffers)
                 raise TrainingError(f"training stopped: non-finite gradients in epoch {epoch}, "
                                     f"batch {i + 1}; the model keeps its last good weights")
-            self.optimizer.step()
-            n = len(idx)
+            self.scaler.step(self.optimizer)  # fp16: skips a step whose gradients overflowed
+            self.scaler.update()
+            n = len(batch)
             seen += n
-            for k, v in enumerate((loss, terms.recon, terms.kl)):
+            for k, v in enumerate((loss, recon, kl)):
                 sums[k] += v * n
             if self.on_progress is not None:
                 self.on_progress(BatchProgress(epoch, i + 1, len(batches), loss,
@@ -152,7 +180,22 @@ class Trainer:
             while not self._running.wait(0.1):
                 pass
             clock.resume()
-        return not self._stop.is_set()
+        return not self.ranks.any(self._stop.is_set())
+
+    def _to_device(self, grids: torch.Tensor) -> torch.Tensor:
+        """Stored grids (uint8 or float, CPU) -> float32 on the device, channels-last."""
+        if self.device.type == "cuda":
+            grids = grids.pin_memory().to(self.device, non_blocking=True)
+        return grids.float().contiguous(memory_format=MEMORY_FORMAT)
+
+    def _noise(self, generator: torch.Generator, samples: int, n: int) -> torch.Tensor:
+        """Standard normal noise (samples, n, Q), drawn on the CPU: the same on every device."""
+        eps = torch.randn((samples, n, self.config.latent_dim), generator=generator)
+        return eps.to(self.device)
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                              enabled=self.autocast_dtype is not None)
 
     def _lr_at(self, step: int, total: int) -> float:
         """Linear warm-up, then cosine decay to a small floor (or constant)."""
@@ -178,15 +221,18 @@ class Trainer:
         for chunk in self._val.split(VALIDATION_BATCH):
             if self._stop.is_set():
                 return None
-            y = chunk.float().contiguous(memory_format=MEMORY_FORMAT)
-            mu, logvar = self.model.encode(y)
-            logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, noise))
-            terms = negative_elbo(logits, y, mu, logvar, cfg.likelihood, cfg.beta)
+            y = self._to_device(chunk)
+            eps = self._noise(noise, cfg.samples, len(chunk)).reshape(-1, cfg.latent_dim)
+            with self._autocast():
+                mu, logvar = self.model.encode(y)
+                logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, eps=eps))
+                mean_out = self.model.decode(mu).float()
+            mu, logvar = mu.float(), logvar.float()
+            terms = negative_elbo(logits.float(), y, mu, logvar, cfg.likelihood, cfg.beta)
             n = len(chunk)
             loss += float(terms.loss) * n
             recon += terms.recon * n
             kl += terms.kl * n
-            mean_out = self.model.decode(mu)
             if cfg.likelihood == "bernoulli":
                 mean_out = torch.sigmoid(mean_out)
             iou, ham = iou_and_hamming(mean_out, y)
@@ -219,8 +265,9 @@ class Trainer:
         )
 
     def model_state(self) -> dict[str, torch.Tensor]:
-        """A contiguous copy of the current weights (a snapshot, never the live tensors)."""
-        return {k: v.detach().clone().contiguous() for k, v in self.model.state_dict().items()}
+        """A contiguous CPU copy of the current weights (a snapshot, never the live tensors)."""
+        return {k: v.detach().to("cpu", copy=True).contiguous()
+                for k, v in self.model.state_dict().items()}
 
     def _restore(self, ckpt: Checkpoint) -> None:
         self.model.load_state_dict(ckpt.build_model().state_dict())

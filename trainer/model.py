@@ -59,20 +59,25 @@ class VAE(nn.Module):
         return self.decoder(h)
 
     def forward(
-        self, y: torch.Tensor, samples: int = 1, generator: torch.Generator | None = None
+        self, y: torch.Tensor, samples: int = 1, generator: torch.Generator | None = None,
+        eps: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode, draw L reparameterised samples per shape, decode.
 
         Returns logits (L*B, 1, D, D, D), grouped sample-major, and mu, logvar (B, Q).
+        `eps`, when given, is the standard normal noise (L*B, Q) to use instead of drawing it.
         """
         mu, logvar = self.encode(y)
-        z = reparameterise(mu, logvar, samples, generator)
+        z = reparameterise(mu, logvar, samples, generator, eps)
         return self.decode(z), mu, logvar
 
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I); returns (samples * B, Q)."""
+                   generator: torch.Generator | None = None,
+                   eps: torch.Tensor | None = None) -> torch.Tensor:
+    """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) (drawn here unless given);
+    returns (samples * B, Q)."""
     mu_l, logvar_l = mu.repeat(samples, 1), logvar.repeat(samples, 1)
-    eps = torch.randn(mu_l.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+    if eps is None:
+        eps = torch.randn(mu_l.shape, generator=generator, dtype=mu.dtype, device=mu.device)
     return mu_l + torch.exp(0.5 * logvar_l) * eps
