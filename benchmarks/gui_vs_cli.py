@@ -7,9 +7,10 @@ display for the GUI side:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/gui_vs_cli.py [--rounds 2]
 
-Prints, per side, the training-step rate (mean EpochReport.samples_per_s, epoch 1 left out as
+Prints, per run, the training-step rate (mean EpochReport.samples_per_s, epoch 1 left out as
 warm-up) and the end-to-end rate (training shapes per second of wall time from the end of
-epoch 1 to the end of the run: validation and per-epoch work included), then GUI/CLI ratios.
+epoch 1 to the end of the run: validation and per-epoch work included), then per side the
+median over the runs (robust to a run disturbed by other processes) and the GUI/CLI ratios.
 """
 
 from __future__ import annotations
@@ -116,11 +117,11 @@ def main() -> int:
                 print(f"round {i + 1} {side}: {step:6.1f} shapes/s training steps, "
                       f"{wall:6.1f} shapes/s end to end", flush=True)
     print(f"\n{args.resolution}^3, {args.dataset_size} shapes, batch {args.batch_size}, "
-          f"{args.epochs} epochs, {args.rounds} run(s) per side (means):")
-    means = {side: [statistics.fmean(col) for col in zip(*runs, strict=True)]
-             for side, runs in results.items()}
+          f"{args.epochs} epochs, {args.rounds} run(s) per side (medians):")
+    medians = {side: [statistics.median(col) for col in zip(*runs, strict=True)]
+               for side, runs in results.items()}
     for k, what in enumerate(("training steps", "end to end")):
-        cli, gui = means["cli"][k], means["gui"][k]
+        cli, gui = medians["cli"][k], medians["gui"][k]
         print(f"  {what:14}  CLI {cli:6.1f} shapes/s   GUI {gui:6.1f} shapes/s   "
               f"GUI/CLI {gui / cli:.3f}")
     return 0

@@ -2,13 +2,15 @@
 
 Usage (the GUI part needs a display; the core part runs anywhere):
 
-    xvfb-run -a python benchmarks/slider_latency.py [CHECKPOINT] [--moves 60]
+    xvfb-run -a python benchmarks/slider_latency.py [CHECKPOINT] [--resolution 32] [--moves 60]
 
-Without a checkpoint a small 32^3 model is trained for a minute first. Prints the median and
-p95 of: one decode, one marching cubes, the two together (Qt-free), and the full path in the
-GUI: a latent slider moved -> the worker decodes and meshes -> the 3D view holds the new mesh.
-Then a 60 Hz drag: how many of the moves were decoded (latest wins) and how long the last one
-took to show.
+Without a checkpoint a model of the default architecture is trained briefly at --resolution
+first (a minute at 32^3, a few at 64^3). Every figure is measured twice, with eager decoding and
+with the compiled decoder (explorer/fast_decode.py, after its background compile finished):
+the median and p95 of one decode, of one marching cubes, of the two together (Qt-free), and of
+the full path in the GUI: a latent slider moved -> the worker decodes and meshes -> the 3D view
+holds the new mesh. Then a 60 Hz drag: how many of the moves were decoded (latest wins) and how
+long the last one took to show.
 """
 
 from __future__ import annotations
@@ -17,26 +19,53 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
-from explorer.meshing import mesh_from_grid
-from explorer.session import ExplorerSession, traverse
-from trainer.config import TrainConfig
-from trainer.data.procedural import make_procedural
-from trainer.loop import Trainer
-from trainer.perf import tune_allocator
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-TARGET_MS = 20.0
+from explorer import fast_decode  # noqa: E402
+from explorer.meshing import mesh_from_grid  # noqa: E402
+from explorer.session import ExplorerSession, traverse  # noqa: E402
+from trainer.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
+from trainer.config import TrainConfig  # noqa: E402
+from trainer.data.procedural import make_procedural  # noqa: E402
+from trainer.loop import Trainer  # noqa: E402
+from trainer.perf import tune_allocator  # noqa: E402
+
+TARGET_MS = {32: 4.0, 64: 20.0}
+QUICK_RUN = {16: (320, 2), 32: (320, 2), 64: (480, 4)}
+"""Procedural shapes and epochs of the model trained when no checkpoint is given."""
+GALLERY_BATCH = 12
+MODES = ("eager", "compiled")
 
 
-def quick_session(epochs: int = 2, shapes: int = 320) -> ExplorerSession:
-    """A 32^3 model with the default architecture, trained briefly on procedural solids."""
-    config = TrainConfig(resolution=32, epochs=epochs, dataset_size=shapes)
-    train, val = make_procedural(shapes, 32, config.seed).split(config.val_fraction, config.seed)
+def quick_checkpoint(resolution: int) -> Checkpoint:
+    """A model of the default architecture, trained briefly on procedural solids."""
+    shapes, epochs = QUICK_RUN[resolution]
+    config = TrainConfig(resolution=resolution, epochs=epochs, dataset_size=shapes)
+    train, val = make_procedural(shapes, resolution, config.seed).split(config.val_fraction,
+                                                                         config.seed)
     trainer = Trainer(config, train, val)
     trainer.run()
-    return ExplorerSession.from_checkpoint(trainer.checkpoint(), shapes=val)
+    return trainer.checkpoint()
+
+
+def session_for(ckpt: Checkpoint, mode: str) -> ExplorerSession:
+    """A fresh session on the checkpoint; for "compiled" once its decoder is ready."""
+    session = ExplorerSession.from_checkpoint(ckpt)
+    if mode == "compiled":
+        start = time.perf_counter()
+        compiled = session.compile_decoder((1, GALLERY_BATCH))
+        compiled.wait()
+        if compiled.error:
+            raise SystemExit(f"compiling failed: {compiled.error}")
+        print(f"background compile (batch 1 and {GALLERY_BATCH}): "
+              f"{time.perf_counter() - start:.1f} s")
+    return session
 
 
 def timed(fn, repeats: int) -> np.ndarray:
@@ -52,7 +81,7 @@ def timed(fn, repeats: int) -> np.ndarray:
 
 
 def report(label: str, ms: np.ndarray) -> None:
-    print(f"{label:<44} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms"
+    print(f"{label:<46} median {np.median(ms):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms"
           f"   (n={len(ms)})")
 
 
@@ -67,21 +96,24 @@ def slider_codes(session: ExplorerSession, count: int) -> tuple[np.ndarray, int]
     return traverse(base, dim, values), dim
 
 
-def core(session: ExplorerSession, repeats: int) -> None:
+def core(session: ExplorerSession, mode: str, repeats: int) -> None:
     codes, _ = slider_codes(session, repeats + 2)
     grids = [session.decode(c) for c in codes]
     faces = [len(m.faces) if (m := mesh_from_grid(g)) is not None else 0 for g in grids]
-    print(f"meshes of the slider codes: median {int(np.median(faces))} faces, "
+    print(f"[{mode}] meshes of the slider codes: median {int(np.median(faces))} faces, "
           f"{sum(f == 0 for f in faces)} without a surface")
-    report("decode, batch 1", timed(lambda i: session.decode(codes[i]), repeats))
-    report("marching cubes", timed(lambda i: mesh_from_grid(grids[i]), repeats))
-    report("decode + marching cubes (Qt-free)",
+    gallery = np.random.default_rng(0).standard_normal((GALLERY_BATCH, session.latent_dim))
+    report(f"[{mode}] decode, batch 1", timed(lambda i: session.decode(codes[i]), repeats))
+    report(f"[{mode}] decode, gallery batch {GALLERY_BATCH}",
+           timed(lambda i: session.decode(gallery), max(repeats // 4, 5)))
+    report(f"[{mode}] marching cubes", timed(lambda i: mesh_from_grid(grids[i]), repeats))
+    report(f"[{mode}] decode + marching cubes (Qt-free)",
            timed(lambda i: mesh_from_grid(session.decode(codes[i])), repeats))
 
 
-def gui(session: ExplorerSession, moves: int) -> None:
+def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
     import shiboken6
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from explorer.ui import explore_view
@@ -104,32 +136,43 @@ def gui(session: ExplorerSession, moves: int) -> None:
     view = ExploreView()
     view.resize(1400, 900)
     view.show()
-    view.set_session(session)
     loop = QEventLoop()
     view.shapeShown.connect(loop.quit)
-    loop.exec()
-    codes, dim = slider_codes(session, moves + 2)
-    view.sliders.set_code(codes[0])
-    slider = view.sliders.sliders[dim]
-    positions = np.round(codes[:, dim] * STEPS_PER_UNIT).astype(int)
+    for mode, session in sessions:
+        os.environ[fast_decode.ENV_SWITCH] = "1" if mode == "compiled" else "0"
+        view.set_session(session)   # the compiled session's decoder is ready already
+        loop.exec()
+        codes, dim = slider_codes(session, moves + 2)
+        view.sliders.set_code(codes[0])
+        slider = view.sliders.sliders[dim]
+        positions = np.round(codes[:, dim] * STEPS_PER_UNIT).astype(int)
 
-    def move(i: int) -> None:
-        value = int(positions[i])
-        slider.setValue(value if value != slider.value() else value + 1)
-        loop.exec()                               # until the 3D view holds the new mesh
+        def move(i: int, slider=slider, positions=positions) -> None:
+            value = int(positions[i])
+            slider.setValue(value if value != slider.value() else value + 1)
+            loop.exec()                               # until the 3D view holds the new mesh
 
-    report("slider -> mesh in the 3D view (GUI, worker)", timed(move, moves))
-    report("  of which the worker's decode + mesh", np.asarray(task_ms[-moves:]))
+        report(f"[{mode}] slider -> mesh in the 3D view (GUI)", timed(move, moves))
+        report(f"[{mode}]   of which the worker's decode + mesh", np.asarray(task_ms[-moves:]))
+        drag(view, slider, positions[::-1].tolist(), loop, mode)
+    view.shutdown()
+    shiboken6.delete(view)     # before the application object goes
+    app.processEvents()
 
-    decodes = []
+
+def drag(view, slider, positions: list[int], loop, mode: str) -> None:
+    """Move the slider through ``positions`` at 60 Hz; print how many meshes were shown."""
+    from PySide6.QtCore import QTimer
+
+    shown: list[float] = []
     view.shapeShown.disconnect(loop.quit)
-    view.shapeShown.connect(lambda: decodes.append(time.perf_counter()))
-    drag_positions = iter(positions[::-1].tolist())
+    view.shapeShown.connect(lambda: shown.append(time.perf_counter()))
+    remaining = iter(positions)
     timer = QTimer(interval=16)
     last_move = [0.0]
 
-    def drag() -> None:
-        value = next(drag_positions, None)
+    def step() -> None:
+        value = next(remaining, None)
         if value is None:
             timer.stop()
             QTimer.singleShot(500, loop.quit)
@@ -137,35 +180,42 @@ def gui(session: ExplorerSession, moves: int) -> None:
         last_move[0] = time.perf_counter()
         slider.setValue(value)
 
-    timer.timeout.connect(drag)
+    timer.timeout.connect(step)
     timer.start()
     loop.exec()
-    print(f"60 Hz drag: {len(positions)} slider moves -> {len(decodes)} meshes shown; last shown "
-          f"{1000 * (decodes[-1] - last_move[0]):.1f} ms after the last move")
-    view.shutdown()
-    shiboken6.delete(view)     # before the application object goes
-    app.processEvents()
+    view.shapeShown.disconnect()
+    view.shapeShown.connect(loop.quit)
+    print(f"[{mode}] 60 Hz drag: {len(positions)} slider moves -> {len(shown)} meshes shown; "
+          f"last shown {1000 * (shown[-1] - last_move[0]):.1f} ms after the last move")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", nargs="?", help="a 32^3 checkpoint (default: train one)")
+    parser.add_argument("checkpoint", nargs="?", help="a checkpoint (default: train one)")
+    parser.add_argument("--resolution", type=int, default=32, choices=sorted(QUICK_RUN),
+                        help="resolution of the model trained when no checkpoint is given")
     parser.add_argument("--moves", type=int, default=60, help="slider moves to time")
     args = parser.parse_args()
     tune_allocator()
     if args.checkpoint:
-        session = ExplorerSession.from_checkpoint(args.checkpoint)
+        ckpt = load_checkpoint(args.checkpoint)
     else:
-        print("training a small 32^3 model for the benchmark ...", flush=True)
-        session = quick_session()
+        print(f"training a small {args.resolution}^3 model for the benchmark ...", flush=True)
+        ckpt = quick_checkpoint(args.resolution)
     import torch
 
-    print(f"resolution {session.resolution}^3, latent {session.latent_dim}, channels "
-          f"{session.config.channels}, torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs; target < {TARGET_MS:.0f} ms")
-    core(session, args.moves)
+    config = ckpt.config
+    target = TARGET_MS.get(config.resolution)
+    print(f"resolution {config.resolution}^3, latent {config.latent_dim}, channels "
+          f"{config.channels}, trained {ckpt.epoch} epoch(s), torch threads "
+          f"{torch.get_num_threads()}, {os.cpu_count()} CPUs"
+          + (f"; target median <= {target:.0f} ms" if target else ""))
+    os.environ[fast_decode.ENV_SWITCH] = "1"
+    sessions = {mode: session_for(ckpt, mode) for mode in MODES}
+    for mode, session in sessions.items():
+        core(session, mode, args.moves)
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        gui(session, args.moves)
+        gui(iter(sessions.items()), args.moves)
     else:
         print("no display: GUI latency skipped (run under xvfb-run -a)")
 

@@ -6,15 +6,18 @@ session never touches a model that is still training.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from explorer.fast_decode import CompiledDecoder, compile_enabled
 from trainer.checkpoint import Checkpoint, load_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
+from trainer.device import resolve_device
 from trainer.model import VAE
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import EpochReport
@@ -31,14 +34,17 @@ class ExplorerSession:
     class_names: tuple[str, ...] = ()
     history: list[EpochReport] = field(default_factory=list)
     shapes: ShapeSet | None = None
+    compiled: CompiledDecoder | None = field(default=None, init=False, repr=False,
+                                                compare=False)
 
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint | str | Path,
-                        shapes: ShapeSet | None = None) -> ExplorerSession:
-        """Build from a Checkpoint or a checkpoint file (raises CheckpointError)."""
+    def from_checkpoint(cls, ckpt: Checkpoint | str | Path, shapes: ShapeSet | None = None,
+                        device: str | torch.device = "cpu") -> ExplorerSession:
+        """Build from a Checkpoint or a checkpoint file (raises CheckpointError); the model
+        computes on `device` (see trainer.device.resolve_device)."""
         if not isinstance(ckpt, Checkpoint):
             ckpt = load_checkpoint(ckpt)
-        model = ckpt.build_model().to(memory_format=MEMORY_FORMAT)
+        model = ckpt.build_model().to(resolve_device(device), memory_format=MEMORY_FORMAT)
         return cls(model, ckpt.config, ckpt.class_names, list(ckpt.history), shapes)
 
     @property
@@ -48,6 +54,10 @@ class ExplorerSession:
     @property
     def resolution(self) -> int:
         return self.config.resolution
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
 
     def dimension_variances(self) -> np.ndarray:
         """Validation Var(mu_d) per dimension from the last epoch (NaN where unknown)."""
@@ -62,8 +72,22 @@ class ExplorerSession:
         if y.ndim == 4:
             y = y.unsqueeze(1)
         self.model.eval()
-        mu, _ = self.model.encode(y.contiguous(memory_format=MEMORY_FORMAT))
-        return mu.numpy().astype(np.float64)
+        mu, _ = self.model.encode(y.to(self.device).contiguous(memory_format=MEMORY_FORMAT))
+        return mu.cpu().numpy().astype(np.float64)
+
+    def compile_decoder(self, batch_sizes: Iterable[int]) -> CompiledDecoder | None:
+        """Start compiling the decoder for these batch sizes in the background (once).
+
+        `decode` uses the compiled kernels for a batch size as soon as it is ready. Returns
+        None when compilation is switched off (SHAPE_EXPLORER_COMPILE=0) or the model is not on
+        the CPU (the compiled kernels are CPU kernels).
+        """
+        if self.compiled is None and compile_enabled() and self.device.type == "cpu":
+            self.model.eval()
+            self.compiled = CompiledDecoder(
+                self.model, batch_sizes, probabilities=self.config.likelihood == "bernoulli"
+            ).start()
+        return self.compiled
 
     @torch.no_grad()
     def decode(self, z: np.ndarray) -> np.ndarray:
@@ -73,16 +97,20 @@ class ExplorerSession:
         """
         z = np.asarray(z, dtype=np.float32)
         single = z.ndim == 1
-        codes = np.atleast_2d(z)
+        codes = torch.from_numpy(np.atleast_2d(z))
+        out = self.compiled(codes) if self.compiled is not None else None
+        if out is None:
+            out = self._decode_eager(codes)
+        grids = out[:, 0].contiguous().cpu().numpy()
+        return grids[0] if single else grids
+
+    def _decode_eager(self, codes: torch.Tensor) -> torch.Tensor:
         self.model.eval()
         # A batch of one sends eager Conv3d down its slow unbatched path (about 6x slower here
         # than a batch of two), so a lone code is decoded as a pair and the copy dropped.
-        batch = np.repeat(codes, 2, axis=0) if len(codes) == 1 else codes
-        out = self.model.decode(torch.from_numpy(batch))[: len(codes)]
-        if self.config.likelihood == "bernoulli":
-            out = torch.sigmoid(out)
-        grids = out[:, 0].contiguous().numpy()
-        return grids[0] if single else grids
+        batch = codes.repeat(2, 1) if len(codes) == 1 else codes
+        out = self.model.decode(batch.to(self.device))[: len(codes)]
+        return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out
 
 
 def prior_samples(n: int, latent_dim: int, seed: int, temperature: float = 1.0) -> np.ndarray:

@@ -9,6 +9,11 @@ APT_PACKAGES="xvfb xauth libgl1 libgl1-mesa-dri libglx-mesa0 libegl1 libxkbcommo
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
 libxcb-randr0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-glx0 libx11-xcb1
 libfontconfig1 libdbus-1-3"
+# The Explore view compiles its decoder with TorchInductor, which builds C++ kernels: g++ and the
+# interpreter's Python.h. Without them it decodes eagerly (slower) instead.
+APT_PACKAGES="$APT_PACKAGES g++"
+python3 -c 'import pathlib, sysconfig; assert (pathlib.Path(sysconfig.get_paths()["include"]) / "Python.h").is_file()' 2>/dev/null \
+  || APT_PACKAGES="$APT_PACKAGES python3-dev"
 
 if [ "$(dpkg-query -W -f='${Status}\n' $APT_PACKAGES 2>/dev/null | grep -c 'install ok installed')" -lt "$(echo $APT_PACKAGES | wc -w)" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

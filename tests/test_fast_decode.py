@@ -1,0 +1,104 @@
+"""The compiled decoder: same grids as eager decoding, used once ready, eager when it fails."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import fast_decode
+from explorer.session import ExplorerSession
+from trainer.config import TrainConfig
+from trainer.model import VAE
+
+COMPILE_TIMEOUT_S = 240
+needs_toolchain = pytest.mark.skipif(
+    fast_decode.missing_toolchain() is not None,
+    reason=f"TorchInductor cannot build CPU kernels: {fast_decode.missing_toolchain()}")
+
+
+@pytest.fixture(autouse=True)
+def compile_allowed(monkeypatch):
+    monkeypatch.setenv(fast_decode.ENV_SWITCH, "1")
+    monkeypatch.setattr(fast_decode, "_failure_logged", threading.Event())
+
+
+def _session(likelihood: str = "bernoulli", seed: int = 0) -> ExplorerSession:
+    config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16),
+                         likelihood=likelihood)
+    torch.manual_seed(seed)
+    model = VAE.from_config(config)
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so that folding them matters
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm3d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    return ExplorerSession(model, config)
+
+
+def _codes(n: int) -> np.ndarray:
+    return np.random.default_rng(n).standard_normal((n, 4))
+
+
+@needs_toolchain
+def test_compiled_decoding_matches_eager_and_is_used_once_ready(monkeypatch):
+    # Two models of one architecture (frozen weights must not leak from one to the other).
+    sessions = {(1, 3): _session("bernoulli", seed=0), (1,): _session("gaussian", seed=1)}
+    expected = {sizes: [s.decode(_codes(n)) for n in sizes] for sizes, s in sessions.items()}
+    for sizes, session in sessions.items():
+        session.compile_decoder(sizes)
+    for sizes, session in sessions.items():
+        assert session.compiled.wait(COMPILE_TIMEOUT_S), "compiling took too long"
+        assert session.compiled.error is None
+        assert all(session.compiled.ready(n) for n in sizes)
+        monkeypatch.setattr(session, "_decode_eager", _forbidden)
+        for n, grids in zip(sizes, expected[sizes], strict=True):
+            np.testing.assert_allclose(session.decode(_codes(n)), grids, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(sessions[(1,)].decode(_codes(1)[0]), expected[(1,)][0][0],
+                               rtol=1e-3, atol=1e-4)   # a single code (Q,) gives one grid
+    with pytest.raises(AssertionError, match="eager"):
+        sessions[(1, 3)].decode(_codes(2))  # a batch size that was not compiled decodes eagerly
+
+
+def test_a_failing_compile_is_logged_once_and_decoding_stays_eager(monkeypatch, caplog):
+    def broken_compile(*args, **kwargs):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    session, other = _session(), _session(seed=1)
+    expected = session.decode(_codes(1)[0])
+    with caplog.at_level(logging.WARNING, logger=fast_decode.__name__):
+        for s in (session, other):
+            assert s.compile_decoder((1,)).wait(COMPILE_TIMEOUT_S)
+    assert "no compiler today" in session.compiled.error
+    assert not session.compiled.ready(1)
+    assert len(caplog.records) == 1 and "decoding eagerly" in caplog.text
+    np.testing.assert_array_equal(session.decode(_codes(1)[0]), expected)
+
+
+def test_an_error_in_a_compiled_call_falls_back_to_eager(monkeypatch):
+    session = _session()
+    expected = session.decode(_codes(1)[0])
+    decoder = fast_decode.CompiledDecoder(session.model, (1,), probabilities=True)
+    decoder._ready, decoder._compiled = frozenset({1}), _crash   # as if compiled
+    session.compiled = decoder
+    np.testing.assert_array_equal(session.decode(_codes(1)[0]), expected)
+    assert not decoder.ready(1) and decoder.error == "RuntimeError: kernel crashed"
+
+
+def test_compilation_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv(fast_decode.ENV_SWITCH, "0")
+    session = _session()
+    assert session.compile_decoder((1,)) is None
+    assert session.compiled is None
+
+
+def _forbidden(*args, **kwargs):
+    raise AssertionError("eager decoding was used")
+
+
+def _crash(*args, **kwargs):
+    raise RuntimeError("kernel crashed")
