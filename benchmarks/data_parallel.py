@@ -27,10 +27,12 @@ def samples_per_s(processes: int, threads: int, train_args: list[str]) -> float:
         if processes > 1:
             launcher += ["-m", "torch.distributed.run", "--standalone",
                          f"--nproc_per_node={processes}"]
-        subprocess.run([*launcher, str(ROOT / "main.py"), "train", *train_args,
-                        "--checkpoint", str(Path(tmp) / "m.pt"), "--metrics", str(metrics)],
-                       env={**os.environ, "OMP_NUM_THREADS": str(threads)}, check=True,
-                       capture_output=True)
+        done = subprocess.run([*launcher, str(ROOT / "main.py"), "train", *train_args,
+                               "--checkpoint", str(Path(tmp) / "m.pt"), "--metrics", str(metrics)],
+                              env={**os.environ, "OMP_NUM_THREADS": str(threads)},
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"{processes} process(es) failed:\n{done.stderr[-4000:]}")
         return json.loads(metrics.read_text().splitlines()[-1])["samples_per_s"]
 
 

@@ -107,10 +107,11 @@ class Trainer:
             trained = self._train_epoch(epoch, clock, elapsed_before)
             if trained is None:
                 return False
-            self.ranks.sync_buffers(self.model)
-            report = self.ranks.from_main(
-                self._validate(epoch, *trained, elapsed_before + clock.elapsed())
-                if self.ranks.is_main else None)
+            self.ranks.sync_buffers(self.model)  # all ranks keep rank 0's BatchNorm statistics
+            # rank 0 validates on the whole validation set; the other ranks receive its report
+            report = (self._validate(epoch, *trained, elapsed_before + clock.elapsed())
+                      if self.ranks.is_main else None)
+            report = self.ranks.from_main(report)
             if report is None:
                 return False
             self.history.append(report)
