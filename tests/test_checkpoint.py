@@ -126,3 +126,31 @@ def test_safetensors_export(tmp_path):
     tensors = load_file(path)
     assert set(tensors) == set(ckpt.model_state)
     torch.testing.assert_close(tensors["to_mu.weight"], ckpt.model_state["to_mu.weight"])
+
+
+def test_format_1_files_still_load(tmp_path):
+    """A file written before the model family: version 1, no kind, older config and reports."""
+    report = {"epoch": 1, "train_loss": 9.0, "train_recon": 8.0, "train_kl": 1.0,
+              "val_loss": 9.5, "val_recon": 8.5, "val_kl": 1.0, "val_iou": 0.5,
+              "val_hamming": 0.1, "mu_mean": 0.0, "mu_var": 1.0, "logvar_mean": -1.0,
+              "mu_mean_per_dim": [0.0] * 4, "mu_var_per_dim": [1.0] * 4, "active_units": 4,
+              "latent_dim": 4, "lr": 1e-3, "samples_per_s": 10.0, "elapsed_s": 5.0}
+    old_config = {k: v for k, v in CONFIG.to_dict().items()
+                  if k in ("data", "resolution", "latent_dim", "channels", "batch_size",
+                           "epochs", "lr", "lr_schedule", "likelihood", "samples", "beta",
+                           "seed", "val_fraction", "dataset_size")}
+    path = tmp_path / "old.pt"
+    torch.save({"format": "shape-latent-explorer", "version": 1, "config": old_config,
+                "model": _ckpt().model_state, "epoch": 1, "history": [report],
+                "class_names": ["a"], "optimizer": None, "rng": None}, path)
+    ckpt = load_checkpoint(path)
+    assert ckpt.kind == "vae" and ckpt.ppca is None and ckpt.config == CONFIG
+    assert ckpt.history[0].beta == CONFIG.beta and ckpt.history[0].val_iou == 0.5
+    assert ckpt.history[0].temperature is None and ckpt.history[0].mutual_info_per_var == ()
+
+
+def test_unknown_model_kind(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", _ckpt())
+    _tamper(path, kind="gan")
+    with pytest.raises(CheckpointError, match="unknown model kind 'gan'"):
+        load_checkpoint(path)

@@ -72,3 +72,57 @@ def test_foreign_checkpoint_is_one_line_error(tmp_path, capsys):
     bad.write_bytes(b"\x00junk" * 20)
     assert main(["info", str(bad)]) == 2
     assert "corrupt or truncated" in capsys.readouterr().err
+
+
+def test_ppca_fit_compare_info_and_sample(tmp_path, tiny_config_file, capsys):
+    vae = tmp_path / "vae.pt"
+    assert main(["train", "--config", str(tiny_config_file), *TINY, "--epochs", "1",
+                 "--checkpoint", str(vae)]) == 0
+    capsys.readouterr()
+    ppca = tmp_path / "ppca.pt"
+    assert main(["ppca", "--compare", str(vae), "--out", str(ppca)]) == 0
+    out = capsys.readouterr().out
+    assert "PPCA (Q=4)" in out and "VAE (Q=4) (epoch 1)" in out and "val IoU" in out
+
+    assert main(["info", str(ppca)]) == 0
+    out = capsys.readouterr().out
+    assert "PPCA model" in out and "explained variance" in out and "IoU" in out
+
+    out_dir = tmp_path / "ppca_samples"
+    assert main(["sample", str(ppca), "--n", "2", "--out", str(out_dir)]) == 0
+    assert len(list(out_dir.iterdir())) == 2
+
+    assert main(["ppca", "--compare", str(vae), "--latent-dim", "3"]) == 2
+    assert "give no --config or data flags" in capsys.readouterr().err
+
+
+def test_train_discrete_denoising_with_flags(tmp_path, tiny_config_file, capsys):
+    ckpt, metrics = tmp_path / "d.pt", tmp_path / "d.jsonl"
+    assert main(["train", "--config", str(tiny_config_file), *TINY, "--epochs", "1",
+                 "--latent", "categorical", "--categorical-classes", "3", "--straight-through",
+                 "--noise", "flip", "--noise-level", "0.05", "--beta-schedule", "linear",
+                 "--warmup-epochs", "2", "--free-bits", "0.1", "--checkpoint", str(ckpt),
+                 "--metrics", str(metrics)]) == 0
+    line = json.loads(metrics.read_text())
+    assert line["beta"] == 0.5 and line["temperature"] > 0 and line["mu_mean"] is None
+    assert len(line["mutual_info_per_var"]) == 4
+    assert main(["info", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "denoising discrete VAE (4 x 3)" in out and "posterior entropy" in out
+    assert main(["sample", str(ckpt), "--n", "2", "--out", str(tmp_path / "s"),
+                 "--threshold", "0.01"]) == 0
+
+
+def test_signed_distance_grids_need_gaussian_likelihood(capsys):
+    assert main(["train", "--grid", "sdf"]) == 2
+    assert "needs likelihood 'gaussian'" in capsys.readouterr().err
+
+
+def test_ppca_on_signed_distances_samples_outward_meshes(tmp_path, capsys):
+    model = tmp_path / "sdf_ppca.pt"
+    assert main(["ppca", "--resolution", "16", "--dataset-size", "30", "--latent-dim", "3",
+                 "--grid", "sdf", "--out", str(model)]) == 0
+    out_dir = tmp_path / "sdf_samples"
+    assert main(["sample", str(model), "--n", "2", "--out", str(out_dir)]) == 0   # level 0
+    meshes = [trimesh.load(p, force="mesh") for p in sorted(out_dir.iterdir())]
+    assert meshes and all(m.volume > 0 for m in meshes)     # outward normals

@@ -22,6 +22,24 @@ from trainer.errors import ConfigError
     ({"channels": (8, 16)}, "channels"),
     ({"seed": -1}, "seed"),
     ({"data": "  "}, "data"),
+    ({"noise": "salt"}, "noise must be one of"),
+    ({"noise": "flip", "noise_level": 1.0}, "noise_level"),
+    ({"latent": "vq"}, "latent must be one of"),
+    ({"latent": "categorical", "categorical_classes": 1}, "categorical_classes"),
+    ({"latent": "categorical", "latent_dim": 1000, "categorical_classes": 10}, "4096"),
+    ({"temperature": 0.0}, "temperature must be"),
+    ({"temperature": 1.0, "temperature_min": 2.0}, "temperature_min"),
+    ({"temperature_decay": -1e-3}, "temperature_decay"),
+    ({"straight_through": 1}, "true or false"),
+    ({"beta_schedule": "sigmoid"}, "beta_schedule"),
+    ({"warmup_epochs": 0}, "warmup_epochs"),
+    ({"beta_cycles": 0}, "beta_cycles"),
+    ({"free_bits": -0.1}, "free_bits"),
+    ({"grid": "tsdf"}, "grid must be one of"),
+    ({"grid": "sdf"}, "needs likelihood 'gaussian'"),
+    ({"grid": "sdf", "likelihood": "gaussian", "data": "/shapes"}, "built-in data only"),
+    ({"grid": "sdf", "likelihood": "gaussian", "noise": "flip"}, "use 'gaussian'"),
+    ({"sdf_truncation": 0.5}, "sdf_truncation"),
 ])
 def test_invalid_values_name_the_setting(bad, words):
     with pytest.raises(ConfigError, match=words):
@@ -63,3 +81,23 @@ def test_bad_files_give_clear_errors(tmp_path, name, text, words):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config file"):
         TrainConfig.from_file(tmp_path / "nope.toml")
+
+
+def test_model_family_defaults_are_off_and_round_trip():
+    config = TrainConfig()
+    assert (config.noise, config.latent, config.beta_schedule, config.free_bits, config.grid,
+            config.straight_through) == ("none", "gaussian", "constant", 0.0, "occupancy", False)
+    assert config.code_dim == config.latent_dim
+    family = TrainConfig(latent="categorical", latent_dim=16, categorical_classes=8,
+                         straight_through=True, noise="gaussian", noise_level=0.2,
+                         beta_schedule="cyclical", beta_cycles=3, free_bits=0.25,
+                         grid="sdf", likelihood="gaussian", sdf_truncation=2.5)
+    assert family.code_dim == 128 and family.is_categorical is True
+    assert TrainConfig.from_dict(json.loads(json.dumps(family.to_dict()))) == family
+
+
+def test_model_family_from_toml(tmp_path):
+    (tmp_path / "c.toml").write_text('latent = "categorical"\nstraight_through = true\n'
+                                     'beta_schedule = "linear"\nwarmup_epochs = 5\n')
+    config = TrainConfig.from_file(tmp_path / "c.toml")
+    assert config.straight_through is True and config.warmup_epochs == 5

@@ -6,7 +6,14 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trainer.config import TrainConfig
+from trainer.config import (
+    BETA_SCHEDULES,
+    GRIDS,
+    LATENTS,
+    LIKELIHOODS,
+    NOISE_MODELS,
+    TrainConfig,
+)
 from trainer.errors import ConfigError
 
 FIELDS = list(TrainConfig().to_dict())
@@ -38,3 +45,41 @@ def test_from_file_is_total(tmp_path_factory, data):
         path.write_bytes(data)
         with contextlib.suppress(ConfigError):
             TrainConfig.from_file(path)
+
+
+family = st.fixed_dictionaries({}, optional={
+    "noise": st.sampled_from(NOISE_MODELS) | st.text(max_size=4),
+    "noise_level": st.floats(-0.5, 1.5) | st.integers(-1, 2),
+    "latent": st.sampled_from(LATENTS),
+    "latent_dim": st.integers(-2, 2000),
+    "categorical_classes": st.integers(-1, 300),
+    "temperature": st.floats(allow_nan=True),
+    "temperature_min": st.floats(allow_nan=True),
+    "temperature_decay": st.floats(-1, 2),
+    "straight_through": st.booleans() | st.integers(0, 1),
+    "beta_schedule": st.sampled_from(BETA_SCHEDULES),
+    "warmup_epochs": st.integers(-1, 200_000),
+    "beta_cycles": st.integers(-1, 20_000),
+    "free_bits": st.floats(allow_nan=True),
+    "grid": st.sampled_from(GRIDS),
+    "sdf_truncation": st.floats(allow_nan=True),
+    "likelihood": st.sampled_from(LIKELIHOODS),
+    "data": st.sampled_from(["builtin", "/some/folder"]),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(family)
+def test_model_family_settings_are_validated_together(candidate):
+    """Plausible combinations of the model-family settings: valid and round-tripping, or a
+    one-line ConfigError; the cross-setting rules always hold for a valid config."""
+    try:
+        config = TrainConfig.from_dict(candidate)
+    except ConfigError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+        assert config.grid == "occupancy" or (config.likelihood == "gaussian"
+                                              and config.is_builtin_data
+                                              and config.noise in ("none", "gaussian"))
+        assert config.temperature_min <= config.temperature and config.code_dim <= 4096

@@ -70,3 +70,31 @@ def test_negative_elbo_averages_samples_then_shapes():
     assert terms.loss.item() == pytest.approx((recon + 0.5 * kl).mean().item(), rel=1e-6)
     assert terms.recon == pytest.approx(recon.mean().item(), rel=1e-6)
     assert terms.kl == pytest.approx(kl.mean().item(), rel=1e-6)
+
+
+def test_free_bits_clamp_the_batch_mean_kl_per_dimension():
+    torch.manual_seed(4)
+    target = (torch.rand(4, 1, 4, 4, 4) > 0.5).float()
+    logits = torch.randn(4, 1, 4, 4, 4)
+    mu = torch.zeros(4, 3)
+    mu[:, 0] = 2.0     # KL 2 nats in dimension 0, 0.005 in dimension 1, 0 in dimension 2
+    mu[:, 1] = 0.1
+    mu.requires_grad_(True)
+    logvar = torch.zeros(4, 3, requires_grad=True)
+    lam = 0.5
+    terms = negative_elbo(logits, target, mu, logvar, "bernoulli", beta=2.0, free_bits=lam)
+    recon = reconstruction_nll(logits, target, "bernoulli").mean()
+    assert terms.loss.item() == pytest.approx(recon.item() + 2.0 * (2.0 + lam + lam), rel=1e-6)
+    assert terms.kl == pytest.approx(2.0 + 0.005, rel=1e-5)   # the reported KL is not clamped
+    terms.loss.backward()
+    assert (mu.grad[:, 0] != 0).all()                          # above the floor: pushed down
+    assert (mu.grad[:, 1:] == 0).all() and (logvar.grad[:, 1:] == 0).all()
+
+
+def test_free_bits_zero_is_the_plain_objective():
+    torch.manual_seed(5)
+    target = (torch.rand(2, 1, 4, 4, 4) > 0.5).float()
+    logits, mu, logvar = torch.randn(2, 1, 4, 4, 4), torch.randn(2, 5), torch.randn(2, 5)
+    plain = negative_elbo(logits, target, mu, logvar, "bernoulli", beta=0.5)
+    floor = negative_elbo(logits, target, mu, logvar, "bernoulli", beta=0.5, free_bits=1e-9)
+    assert plain.loss.item() == pytest.approx(floor.loss.item(), rel=1e-6)

@@ -226,3 +226,31 @@ def test_subset_keeps_the_chosen_shapes():
     assert ids(part, 10).tolist() == [7, 2]
     assert part.labels.tolist() == [1, 0]
     assert part.class_names == ("class0", "class1")
+
+
+@pytest.mark.parametrize("kind", SHAPE_KINDS)
+def test_signed_distances_hold_the_same_solids_and_are_distances(kind):
+    occupancy = make_procedural(6, 32, 11, kinds=(kind,))
+    sdf = make_procedural(6, 32, 11, kinds=(kind,), grid="sdf", truncation=3.0)
+    assert sdf.signed and sdf.grids.dtype == np.float16
+    np.testing.assert_array_equal(sdf.labels, occupancy.labels)
+    values = sdf.grids[:, 0].astype(np.float32)
+    np.testing.assert_array_equal(values <= 0, occupancy.grids[:, 0] == 1)   # negative inside
+    assert values.min() == -1 and values.max() == 1                        # truncated
+    # |grad d| = 1 (in voxels) within the band, away from creases and edges
+    gradient = np.gradient(values * 3.0, axis=(1, 2, 3))
+    norm = np.sqrt(sum(g * g for g in gradient))
+    band = np.abs(values) < 0.5
+    assert np.median(norm[band]) == pytest.approx(1.0, abs=0.02)
+    assert np.percentile(norm[band], 90) < 1.06
+
+
+def test_signed_distance_set_validation():
+    with pytest.raises(DataError, match="grid must be"):
+        make_procedural(4, 16, 0, grid="udf")
+    grids = np.full((2, 1, 4, 4, 4), -0.5, dtype=np.float32)
+    assert ShapeSet(grids, [0, 0], ("a",), signed=True).subset([1]).signed
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        ShapeSet(grids, [0, 0], ("a",))
+    with pytest.raises(DataError, match=r"\[-1, 1\]"):
+        ShapeSet(grids * 3, [0, 0], ("a",), signed=True)

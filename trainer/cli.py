@@ -1,4 +1,4 @@
-"""Headless training commands: `train`, `info`, `export-weights`, `cache-clear`.
+"""Headless training commands: `train`, `ppca`, `info`, `export-weights`, `cache-clear`.
 
 `add_commands` registers them on an argparse sub-parser set; the full command line (with the
 explorer's `sample`) is assembled in `explorer.cli`.
@@ -18,8 +18,8 @@ from typing import TextIO
 
 import torch
 
-from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint
-from trainer.config import TrainConfig
+from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint, save_checkpoint
+from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
@@ -34,17 +34,27 @@ from trainer.distributed import (
 )
 from trainer.errors import ConfigError
 from trainer.loop import Trainer
+from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
 
 DEFAULT_CHECKPOINT = "runs/vae.pt"
+DEFAULT_PPCA = "runs/ppca.pt"
 
 # flag -> TrainConfig field, for the settings a flag may override
 _CONFIG_FLAGS = {
     "data": "data", "resolution": "resolution", "latent_dim": "latent_dim",
     "batch_size": "batch_size", "epochs": "epochs", "lr": "lr", "likelihood": "likelihood",
     "beta": "beta", "samples": "samples", "seed": "seed", "dataset_size": "dataset_size",
-    "val_fraction": "val_fraction",
+    "val_fraction": "val_fraction", "grid": "grid", "sdf_truncation": "sdf_truncation",
+    "noise": "noise", "noise_level": "noise_level", "latent": "latent",
+    "categorical_classes": "categorical_classes", "temperature": "temperature",
+    "temperature_min": "temperature_min", "temperature_decay": "temperature_decay",
+    "straight_through": "straight_through", "beta_schedule": "beta_schedule",
+    "warmup_epochs": "warmup_epochs", "beta_cycles": "beta_cycles", "free_bits": "free_bits",
 }
+# the settings PPCA uses (data and latent size); `ppca` takes only these flags
+_PPCA_FLAGS = ("data", "resolution", "latent_dim", "seed", "dataset_size", "val_fraction",
+               "grid", "sdf_truncation")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +64,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
     train.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
     train.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
-    train.add_argument("--latent-dim", type=int, help="latent dimensions Q")
+    train.add_argument("--latent-dim", type=int,
+                       help="latent dimensions Q (categorical: number of variables K)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--epochs", type=int, help="total epochs (with --resume: extend to this)")
     train.add_argument("--lr", type=float, help="Adam learning rate")
@@ -64,6 +75,26 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--dataset-size", type=int, help="number of procedural shapes")
     train.add_argument("--val-fraction", type=float)
+    _add_grid_arguments(train)
+    family = train.add_argument_group("model family (denoising, discrete latents, KL schedule)")
+    family.add_argument("--noise", choices=NOISE_MODELS,
+                        help="denoising VAE: corrupt training inputs (default none)")
+    family.add_argument("--noise-level", type=float,
+                        help="flip / dropout probability, or Gaussian standard deviation")
+    family.add_argument("--latent", choices=LATENTS,
+                        help="categorical: --latent-dim variables of --categorical-classes "
+                             "classes (Gumbel-softmax)")
+    family.add_argument("--categorical-classes", type=int, help="classes C per variable")
+    family.add_argument("--temperature", type=float, help="initial Gumbel-softmax temperature")
+    family.add_argument("--temperature-min", type=float, help="temperature floor")
+    family.add_argument("--temperature-decay", type=float,
+                        help="anneal rate r: max(min, T0 exp(-r step))")
+    family.add_argument("--straight-through", action=argparse.BooleanOptionalAction,
+                        default=None, help="decode hard one-hot samples, soft gradients")
+    family.add_argument("--beta-schedule", choices=BETA_SCHEDULES, help="KL weight schedule")
+    family.add_argument("--warmup-epochs", type=int, help="linear schedule: epochs to reach beta")
+    family.add_argument("--beta-cycles", type=int, help="cyclical schedule: number of cycles")
+    family.add_argument("--free-bits", type=float, help="free bits lambda per dimension (nats)")
     train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
@@ -74,6 +105,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--sync-bn", action="store_true",
                        help="under torchrun on GPUs: BatchNorm statistics over the global batch")
     train.set_defaults(func=cmd_train)
+
+    ppca = sub.add_parser(
+        "ppca", help="fit the PPCA baseline and score it on the validation shapes",
+        description="Fit probabilistic PCA (closed form) on the training grids with the same "
+                    "latent size, print validation IoU and Hamming distance, and save it as a "
+                    "model file that info, sample and the Explore view open.")
+    ppca.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
+    ppca.add_argument("--compare", type=Path, metavar="CHECKPOINT",
+                      help="use this VAE run's data and latent size and print its scores too")
+    ppca.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
+    ppca.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
+    ppca.add_argument("--latent-dim", type=int, help="latent dimensions Q")
+    ppca.add_argument("--seed", type=int)
+    ppca.add_argument("--dataset-size", type=int, help="number of procedural shapes")
+    ppca.add_argument("--val-fraction", type=float)
+    _add_grid_arguments(ppca)
+    ppca.add_argument("--out", type=Path, default=Path(DEFAULT_PPCA),
+                      help=f"the PPCA model file (default {DEFAULT_PPCA})")
+    ppca.set_defaults(func=cmd_ppca)
 
     info = sub.add_parser("info", help="print a checkpoint's config and last report")
     info.add_argument("checkpoint", type=Path)
@@ -88,6 +138,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     clear.add_argument("--cache-dir", type=Path,
                        help=f"the cache folder (now {default_cache_dir()}; ${CACHE_ENV} moves it)")
     clear.set_defaults(func=cmd_cache_clear)
+
+
+def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--grid", choices=GRIDS,
+                        help="occupancy, or truncated signed distances (needs --likelihood "
+                             "gaussian)")
+    parser.add_argument("--sdf-truncation", type=float, help="signed-distance clip in voxels")
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -158,10 +215,52 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     return 0
 
 
+def cmd_ppca(args: argparse.Namespace) -> int:
+    """Fit PPCA, print its validation scores (next to a VAE's with --compare) and save it."""
+    flags = {name: getattr(args, name) for name in _PPCA_FLAGS}
+    compare = load_checkpoint(args.compare) if args.compare is not None else None
+    if compare is not None:
+        if args.config is not None or any(v is not None for v in flags.values()):
+            raise ConfigError("with --compare the data settings and latent size come from the "
+                              "checkpoint; give no --config or data flags")
+        base = compare.config
+    else:
+        base = TrainConfig.from_file(args.config) if args.config else TrainConfig()
+    config = ppca_config(base.with_overrides(**flags, likelihood="gaussian"))  # PPCA's own
+    print(f"preparing data ({_describe_data(config)}) ...", file=sys.stderr, flush=True)
+    shapes = _load_data(config, sys.stderr)
+    train, val = shapes.split(config.val_fraction, config.seed)
+    print(f"fitting PPCA with Q = {config.latent_dim} on {len(train)} training shapes ...",
+          file=sys.stderr, flush=True)
+    model, report = fit_and_evaluate(config, train, val)
+    print(f"{'model':28} {'val IoU':>8} {'val Hamming':>12}")
+    print(f"{'PPCA (Q=' + str(config.latent_dim) + ')':28} {report.val_iou:8.3f} "
+          f"{report.val_hamming:12.4f}")
+    if compare is not None and compare.history:
+        last = compare.history[-1]
+        name = f"{_describe_model(compare.config)} (epoch {last.epoch})"
+        print(f"{name:28} {last.val_iou:8.3f} {last.val_hamming:12.4f}")
+    print(format_ppca(report))
+    save_checkpoint(args.out, Checkpoint(
+        config=config, model_state=model.state_dict(), class_names=shapes.class_names,
+        kind="ppca", ppca=report))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
-    print(f"checkpoint {args.checkpoint}: epoch {ckpt.epoch}, {len(ckpt.class_names)} classes "
-          f"({', '.join(ckpt.class_names)})")
+    if ckpt.kind == "ppca" and ckpt.ppca is not None:
+        print(f"PPCA model {args.checkpoint}: Q = {ckpt.config.latent_dim}, "
+              f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
+        print("config (data and latent size):")
+        for key in _PPCA_FLAGS:
+            print(f"  {key:14} {getattr(ckpt.config, key)}")
+        print("fit:")
+        print("  " + format_ppca(ckpt.ppca))
+        return 0
+    print(f"checkpoint {args.checkpoint}: {_describe_model(ckpt.config)}, epoch {ckpt.epoch}, "
+          f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
     print("config:")
     for key, value in ckpt.config.to_dict().items():
         print(f"  {key:14} {value}")
@@ -184,16 +283,37 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 
 
 def format_report(r: EpochReport) -> str:
+    if r.mu_var_per_dim or not r.mutual_info_per_var:
+        latent = (f"mean(mu) {r.mu_mean:+.3f}, Var(mu) {r.mu_var:.3f}, "
+                  f"mean(logvar) {r.logvar_mean:+.2f}")
+    else:
+        latent = f"T {r.temperature:.2f}, posterior entropy {r.entropy_mean:.2f} nats"
+    beta = "" if r.beta is None else f", beta {r.beta:.3g}"
     return (f"epoch {r.epoch}: loss {r.train_loss:.1f} / val {r.val_loss:.1f} "
-            f"(recon {r.val_recon:.1f}, KL {r.val_kl:.1f}), IoU {r.val_iou:.3f}, "
-            f"Hamming {r.val_hamming:.4f}, mean(mu) {r.mu_mean:+.3f}, Var(mu) {r.mu_var:.3f}, "
-            f"mean(logvar) {r.logvar_mean:+.2f}, active {r.active_units}/{r.latent_dim}, "
+            f"(recon {r.val_recon:.1f}, KL {r.val_kl:.1f}{beta}), IoU {r.val_iou:.3f}, "
+            f"Hamming {r.val_hamming:.4f}, {latent}, active {r.active_units}/{r.latent_dim}, "
             f"{r.samples_per_s:.0f} shapes/s, {r.elapsed_s / 60:.1f} min")
+
+
+def format_ppca(r: PPCAReport) -> str:
+    return (f"PPCA Q={r.latent_dim}: sigma^2 {r.sigma2:.4g}, explained variance "
+            f"{100 * r.explained_variance:.1f}%, val SSE {r.val_sse:.1f}, IoU {r.val_iou:.3f}, "
+            f"Hamming {r.val_hamming:.4f} ({r.train_shapes} training / {r.val_shapes} validation "
+            f"shapes, fitted in {r.fit_s:.1f} s)")
+
+
+def _describe_model(config: TrainConfig) -> str:
+    """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)', 'discrete VAE (16 x 8)'."""
+    size = (f"{config.latent_dim} x {config.categorical_classes}" if config.is_categorical
+            else f"Q={config.latent_dim}")
+    name = "discrete VAE" if config.is_categorical else "VAE"
+    return f"{'denoising ' if config.noise != 'none' else ''}{name} ({size})"
 
 
 def _describe_data(config: TrainConfig) -> str:
     if config.is_builtin_data:
-        return f"{config.dataset_size} procedural solids at {config.resolution}^3"
+        grids = " as signed distances" if config.grid == "sdf" else ""
+        return f"{config.dataset_size} procedural solids at {config.resolution}^3{grids}"
     return f"folder {config.data} at {config.resolution}^3"
 
 

@@ -15,6 +15,10 @@ from trainer.errors import ConfigError
 RESOLUTIONS = (16, 32, 64)
 LIKELIHOODS = ("bernoulli", "gaussian")
 LR_SCHEDULES = ("cosine", "constant")
+NOISE_MODELS = ("none", "flip", "dropout", "gaussian")
+LATENTS = ("gaussian", "categorical")
+BETA_SCHEDULES = ("constant", "linear", "cyclical")
+GRIDS = ("occupancy", "sdf")
 BUILTIN_DATA = "builtin"
 
 
@@ -24,7 +28,8 @@ class TrainConfig:
 
     data: str = field(default=BUILTIN_DATA, metadata={"help": "'builtin' or a folder of shapes"})
     resolution: int = field(default=32, metadata={"help": "voxel grid size per axis (16, 32, 64)"})
-    latent_dim: int = field(default=16, metadata={"help": "number of latent dimensions Q"})
+    latent_dim: int = field(default=16, metadata={
+        "help": "number of latent dimensions Q (categorical: number of variables K)"})
     channels: tuple[int, ...] = field(
         default=(16, 32, 64, 128), metadata={"help": "channels of the 4 encoder stages"}
     )
@@ -42,6 +47,37 @@ class TrainConfig:
     dataset_size: int = field(
         default=4000, metadata={"help": "number of procedural shapes (built-in data only)"}
     )
+    grid: str = field(default="occupancy", metadata={
+        "help": "'occupancy' grids or truncated signed distances 'sdf' (built-in data, "
+                "gaussian likelihood; negative inside, meshed at 0)"})
+    sdf_truncation: float = field(default=3.0, metadata={
+        "help": "signed distances are clipped at this many voxels and divided by it"})
+    noise: str = field(default="none", metadata={
+        "help": "denoising VAE input corruption: 'none', 'flip' (Bernoulli flips), 'dropout' "
+                "(occupied voxels cleared) or 'gaussian'"})
+    noise_level: float = field(default=0.1, metadata={
+        "help": "corruption probability p (flip, dropout) or standard deviation (gaussian)"})
+    latent: str = field(default="gaussian", metadata={
+        "help": "'gaussian' codes, or 'categorical': latent_dim variables of "
+                "categorical_classes classes each (Gumbel-softmax)"})
+    categorical_classes: int = field(default=8, metadata={
+        "help": "classes C of each categorical latent variable"})
+    temperature: float = field(default=1.0, metadata={
+        "help": "Gumbel-softmax temperature at the first step"})
+    temperature_min: float = field(default=0.5, metadata={
+        "help": "the temperature never anneals below this"})
+    temperature_decay: float = field(default=5e-4, metadata={
+        "help": "anneal rate r per step: max(min, temperature * exp(-r * step))"})
+    straight_through: bool = field(default=False, metadata={
+        "help": "categorical: decode hard one-hot samples, pass soft gradients"})
+    beta_schedule: str = field(default="constant", metadata={
+        "help": "KL weight over training: 'constant', 'linear' warm-up or 'cyclical'"})
+    warmup_epochs: int = field(default=10, metadata={
+        "help": "epochs of the linear warm-up from 0 to beta"})
+    beta_cycles: int = field(default=4, metadata={
+        "help": "cyclical schedule: cycles over the run (rise over half a cycle, then hold)"})
+    free_bits: float = field(default=0.0, metadata={
+        "help": "nats per latent dimension below which the batch-mean KL is not penalised"})
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -67,10 +103,58 @@ class TrainConfig:
         _require(2 <= self.dataset_size <= 1_000_000,
                  f"dataset_size must be 2..1000000, got {self.dataset_size}")
         _require(bool(self.data.strip()), "data must be 'builtin' or a folder path")
+        self._check_model_family()
+
+    def _check_model_family(self) -> None:
+        """The model-family settings: grids, input noise, latents and KL schedules."""
+        _require(self.grid in GRIDS, f"grid must be one of {GRIDS}, got {self.grid!r}")
+        if self.grid == "sdf":
+            _require(self.likelihood == "gaussian",
+                     "grid 'sdf' needs likelihood 'gaussian' (signed distances are not "
+                     "probabilities)")
+            _require(self.is_builtin_data, "grid 'sdf' is available for the built-in data only")
+        _require(math.isfinite(self.sdf_truncation) and 1 <= self.sdf_truncation <= 16,
+                 f"sdf_truncation must be 1..16 voxels, got {self.sdf_truncation}")
+        _require(self.noise in NOISE_MODELS,
+                 f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
+        _require(math.isfinite(self.noise_level) and 0 < self.noise_level < 1,
+                 f"noise_level must be strictly between 0 and 1, got {self.noise_level}")
+        _require(not (self.grid == "sdf" and self.noise in ("flip", "dropout")),
+                 f"noise {self.noise!r} needs occupancy grids; use 'gaussian' for 'sdf' grids")
+        _require(self.latent in LATENTS,
+                 f"latent must be one of {LATENTS}, got {self.latent!r}")
+        _require(2 <= self.categorical_classes <= 256,
+                 f"categorical_classes must be 2..256, got {self.categorical_classes}")
+        _require(self.code_dim <= 4096, f"latent_dim x categorical_classes must be at most "
+                 f"4096, got {self.latent_dim} x {self.categorical_classes}")
+        _require(math.isfinite(self.temperature) and 0 < self.temperature <= 100,
+                 f"temperature must be in (0, 100], got {self.temperature}")
+        _require(math.isfinite(self.temperature_min)
+                 and 0 < self.temperature_min <= self.temperature,
+                 f"temperature_min must be in (0, temperature], got {self.temperature_min}")
+        _require(math.isfinite(self.temperature_decay) and 0 <= self.temperature_decay <= 1,
+                 f"temperature_decay must be in [0, 1], got {self.temperature_decay}")
+        _require(self.beta_schedule in BETA_SCHEDULES,
+                 f"beta_schedule must be one of {BETA_SCHEDULES}, got {self.beta_schedule!r}")
+        _require(1 <= self.warmup_epochs <= 100_000,
+                 f"warmup_epochs must be 1..100000, got {self.warmup_epochs}")
+        _require(1 <= self.beta_cycles <= 10_000,
+                 f"beta_cycles must be 1..10000, got {self.beta_cycles}")
+        _require(math.isfinite(self.free_bits) and 0 <= self.free_bits <= 100,
+                 f"free_bits must be in [0, 100] nats, got {self.free_bits}")
 
     @property
     def is_builtin_data(self) -> bool:
         return self.data == BUILTIN_DATA
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.latent == "categorical"
+
+    @property
+    def code_dim(self) -> int:
+        """Width of a latent code the decoder takes: Q, or K x C one-hot entries."""
+        return self.latent_dim * (self.categorical_classes if self.is_categorical else 1)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (tuples become lists)."""
@@ -125,7 +209,9 @@ def _require(condition: bool, message: str) -> None:
 def _check_types(config: TrainConfig) -> None:
     for f in dataclasses.fields(config):
         value, expected = getattr(config, f.name), f.default
-        if isinstance(value, bool):
+        if isinstance(expected, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(value, bool):
             ok = False
         elif isinstance(expected, float):
             ok = isinstance(value, (int, float))
@@ -141,5 +227,6 @@ def _check_types(config: TrainConfig) -> None:
 
 
 def _type_name(example: Any) -> str:
-    return {int: "an integer", float: "a number", str: "text", tuple: "a list of integers"}.get(
+    return {int: "an integer", float: "a number", str: "text", tuple: "a list of integers",
+            bool: "true or false"}.get(
         type(example), type(example).__name__)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 
@@ -15,13 +17,16 @@ from trainer.checkpoint import Checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import amp_dtype, resolve_device
+from trainer.discrete import categorical_kl, gumbel_noise, gumbel_softmax, mode_code
 from trainer.distributed import SINGLE_PROCESS, Ranks
 from trainer.errors import ConfigError, TrainingError
-from trainer.model import VAE, reparameterise
-from trainer.objective import negative_elbo
+from trainer.model import VAE, CategoricalVAE, reparameterise
+from trainer.noise import corrupt, draw_noise
+from trainer.objective import LossTerms, elbo_terms, negative_elbo
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress, EpochReport
-from trainer.stats import iou_and_hamming, latent_statistics
+from trainer.schedules import beta_at, temperature_at
+from trainer.stats import categorical_statistics, latent_statistics, reconstruction_scores
 
 VALIDATION_BATCH = 32
 WARMUP_FRACTION = 0.03
@@ -33,6 +38,10 @@ ProgressCallback = Callable[[BatchProgress], None]
 
 class Trainer:
     """Trains a VAE on a training set, validating on a held-out set after every epoch.
+
+    The config picks the model family: Gaussian or categorical (Gumbel-softmax) latents, input
+    corruption for a denoising VAE (training inputs only; targets and validation stay clean),
+    the beta schedule and free bits (see trainer.schedules and trainer.objective).
 
     Callbacks run on the thread that calls `run()`. `pause()`, `resume()` and `stop()` may be
     called from any thread; they take effect between batches (stop also between validation
@@ -53,6 +62,9 @@ class Trainer:
         if train.resolution != config.resolution or val.resolution != config.resolution:
             raise TrainingError(f"data resolution {train.resolution} does not match the config's "
                                 f"{config.resolution}")
+        if config.grid == "sdf" and not (train.signed and val.signed):
+            raise TrainingError("the config asks for signed-distance grids but the data holds "
+                                "occupancy grids")
         if config.batch_size < 2 * ranks.world_size or len(train) < 2 * ranks.world_size:
             raise ConfigError(f"batch_size ({config.batch_size}) and the training set "
                               f"({len(train)} shapes) must hold at least 2 shapes per process "
@@ -64,7 +76,8 @@ class Trainer:
         self.on_report, self.on_progress = on_report, on_progress
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         torch.manual_seed(config.seed)
-        self.model = VAE.from_config(config).to(self.device, memory_format=MEMORY_FORMAT)
+        model_class = CategoricalVAE if config.is_categorical else VAE
+        self.model = model_class.from_config(config).to(self.device, memory_format=MEMORY_FORMAT)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
         self.noise = torch.Generator().manual_seed(config.seed + 1)
@@ -104,13 +117,15 @@ class Trainer:
         elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
         clock = _PausableClock()
         for epoch in range(self.epoch + 1, self.config.epochs + 1):
-            trained = self._train_epoch(epoch, clock, elapsed_before)
+            with self._out_of_memory_as_error(epoch):
+                trained = self._train_epoch(epoch, clock, elapsed_before)
             if trained is None:
                 return False
             self.ranks.sync_buffers(self.model)  # all ranks keep rank 0's BatchNorm statistics
             # rank 0 validates on the whole validation set; the other ranks receive its report
-            report = (self._validate(epoch, *trained, elapsed_before + clock.elapsed())
-                      if self.ranks.is_main else None)
+            with self._out_of_memory_as_error(epoch):
+                report = (self._validate(epoch, trained, elapsed_before + clock.elapsed())
+                          if self.ranks.is_main else None)
             report = self.ranks.from_main(report)
             if report is None:
                 return False
@@ -122,8 +137,25 @@ class Trainer:
                 self.on_report(report)
         return True
 
+    @contextlib.contextmanager
+    def _out_of_memory_as_error(self, epoch: int) -> Iterator[None]:
+        """Turn running out of memory (CUDA or CPU) into a TrainingError with advice; the
+        checkpoint of the last completed epoch stays as it is."""
+        try:
+            yield
+        except (RuntimeError, MemoryError) as exc:
+            if not _is_out_of_memory(exc):
+                raise
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            cfg = self.config
+            raise TrainingError(
+                f"training stopped: out of memory in epoch {epoch} on {self.device} (batch size "
+                f"{cfg.batch_size}, {cfg.resolution}^3 grids, channels {list(cfg.channels)}); "
+                "try a smaller batch size, resolution or channels") from exc
+
     def _train_epoch(self, epoch: int, clock: _PausableClock,
-                     elapsed_before: float) -> tuple[float, float, float, float] | None:
+                     elapsed_before: float) -> _EpochTotals | None:
         cfg = self.config
         order = torch.randperm(len(self._train),
                                generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
@@ -132,21 +164,24 @@ class Trainer:
         sums = [0.0, 0.0, 0.0]
         seen = 0
         start = clock.elapsed()
+        beta: float = cfg.beta
+        temperature: float | None = None
         for i, batch in enumerate(batches):
             if not self._wait_while_paused(clock):
                 return None
-            lr = self._lr_at((epoch - 1) * len(batches) + i, cfg.epochs * len(batches))
+            step = (epoch - 1) * len(batches) + i
+            lr = self._lr_at(step, cfg.epochs * len(batches))
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
+            beta = beta_at(cfg, epoch - 1 + (i + 1) / len(batches))
+            temperature = temperature_at(cfg, step) if cfg.is_categorical else None
             share = self.ranks.shard(len(batch))
             y = self._to_device(self._train[batch[share]])
             eps = self._noise(self.noise, cfg.samples, len(batch))[:, share]
-            eps = eps.reshape(-1, cfg.latent_dim)
+            eps = eps.reshape(-1, eps.shape[-1])
+            x = self._corrupt(y, len(batch), share)
             buffers = [b.clone() for b in self.model.buffers()]  # BatchNorm statistics
-            with self._autocast():
-                logits, mu, logvar = self.net(y, cfg.samples, eps=eps)
-            terms = negative_elbo(logits.float(), y, mu.float(), logvar.float(), cfg.likelihood,
-                                  cfg.beta)
+            terms = self._training_terms(x, y, eps, beta, temperature)
             loss, recon, kl = self.ranks.batch_means(
                 (float(terms.loss.detach()), terms.recon, terms.kl), len(y))
             if not math.isfinite(loss):
@@ -173,7 +208,23 @@ class Trainer:
                 self.on_progress(BatchProgress(epoch, i + 1, len(batches), loss,
                                                elapsed_before + clock.elapsed()))
         rate = seen / max(clock.elapsed() - start, 1e-9)
-        return sums[0] / seen, sums[1] / seen, sums[2] / seen, rate
+        return _EpochTotals(sums[0] / seen, sums[1] / seen, sums[2] / seen, rate, beta,
+                            temperature)
+
+    def _training_terms(self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, beta: float,
+                        temperature: float | None) -> LossTerms:
+        """One batch's loss: encode the (possibly corrupted) inputs `x`, score against `y`."""
+        cfg = self.config
+        if cfg.is_categorical:
+            with self._autocast():
+                logits, q_logits = self.net(x, cfg.samples, eps=eps, temperature=temperature,
+                                            hard=cfg.straight_through)
+            return elbo_terms(logits.float(), y, categorical_kl(q_logits.float()),
+                              cfg.likelihood, beta, cfg.free_bits)
+        with self._autocast():
+            logits, mu, logvar = self.net(x, cfg.samples, eps=eps)
+        return negative_elbo(logits.float(), y, mu.float(), logvar.float(), cfg.likelihood, beta,
+                             cfg.free_bits)
 
     def _wait_while_paused(self, clock: _PausableClock) -> bool:
         if not self._running.is_set():
@@ -190,9 +241,23 @@ class Trainer:
         return grids.float().contiguous(memory_format=MEMORY_FORMAT)
 
     def _noise(self, generator: torch.Generator, samples: int, n: int) -> torch.Tensor:
-        """Standard normal noise (samples, n, Q), drawn on the CPU: the same on every device."""
-        eps = torch.randn((samples, n, self.config.latent_dim), generator=generator)
+        """Standard normal noise (samples, n, Q), or Gumbel noise (samples, n, K*C) for
+        categorical latents, drawn on the CPU: the same on every device."""
+        if self.config.is_categorical:
+            eps = gumbel_noise((samples, n, self.config.code_dim), generator)
+        else:
+            eps = torch.randn((samples, n, self.config.latent_dim), generator=generator)
         return eps.to(self.device)
+
+    def _corrupt(self, y: torch.Tensor, batch: int, share: slice) -> torch.Tensor:
+        """The denoising VAE's encoder input: `y` corrupted by the configured noise model (drawn
+        for the whole batch from the run's generator, so resume stays exact), or `y` itself."""
+        cfg = self.config
+        if cfg.noise == "none":
+            return y
+        field = draw_noise(cfg.noise, (batch, *y.shape[1:]), self.noise)[share]
+        return corrupt(y, cfg.noise, cfg.noise_level, field).contiguous(
+            memory_format=MEMORY_FORMAT)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype,
@@ -211,46 +276,82 @@ class Trainer:
         return peak * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine)
 
     @torch.no_grad()
-    def _validate(self, epoch: int, train_loss: float, train_recon: float, train_kl: float,
-                  rate: float, elapsed: float) -> EpochReport | None:
-        """The epoch's report, or None when a stop request interrupts validation."""
+    def _validate(self, epoch: int, train: _EpochTotals, elapsed: float) -> EpochReport | None:
+        """The epoch's report, or None when a stop request interrupts validation.
+
+        Validation encodes clean grids, uses the epoch's last beta and temperature, and scores
+        the reconstruction decoded from the posterior mean (Gaussian) or mode (categorical).
+        """
         cfg = self.config
         self.model.eval()
         noise = torch.Generator().manual_seed(cfg.seed + 2)
-        mus, logvars, ious, hams = [], [], [], []
+        posteriors: list[tuple[torch.Tensor, ...]] = []
+        ious, hams = [], []
         loss = recon = kl = 0.0
         for chunk in self._val.split(VALIDATION_BATCH):
             if self._stop.is_set():
                 return None
             y = self._to_device(chunk)
-            eps = self._noise(noise, cfg.samples, len(chunk)).reshape(-1, cfg.latent_dim)
-            with self._autocast():
-                mu, logvar = self.model.encode(y)
-                logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, eps=eps))
-                mean_out = self.model.decode(mu).float()
-            mu, logvar = mu.float(), logvar.float()
-            terms = negative_elbo(logits.float(), y, mu, logvar, cfg.likelihood, cfg.beta)
+            eps = self._noise(noise, cfg.samples, len(chunk))
+            terms, mean_out, posterior = self._validation_step(
+                y, eps.reshape(-1, eps.shape[-1]), train.beta, train.temperature)
             n = len(chunk)
             loss += float(terms.loss) * n
             recon += terms.recon * n
             kl += terms.kl * n
             if cfg.likelihood == "bernoulli":
                 mean_out = torch.sigmoid(mean_out)
-            iou, ham = iou_and_hamming(mean_out, y)
-            mus.append(mu)
-            logvars.append(logvar)
+            iou, ham = reconstruction_scores(mean_out, y, signed=cfg.grid == "sdf")
+            posteriors.append(posterior)
             ious.append(iou)
             hams.append(ham)
         n = len(self._val)
-        stats = latent_statistics(torch.cat(mus), torch.cat(logvars))
         return EpochReport(
-            epoch=epoch, train_loss=train_loss, train_recon=train_recon, train_kl=train_kl,
+            epoch=epoch, train_loss=train.loss, train_recon=train.recon, train_kl=train.kl,
             val_loss=loss / n, val_recon=recon / n, val_kl=kl / n,
             val_iou=float(torch.cat(ious).mean()), val_hamming=float(torch.cat(hams).mean()),
-            mu_mean=stats.mu_mean, mu_var=stats.mu_var, logvar_mean=stats.logvar_mean,
-            mu_mean_per_dim=stats.mu_mean_per_dim, mu_var_per_dim=stats.mu_var_per_dim,
-            active_units=stats.active_units, latent_dim=cfg.latent_dim,
-            lr=self.optimizer.param_groups[0]["lr"], samples_per_s=rate, elapsed_s=elapsed)
+            **self._latent_report(posteriors), latent_dim=cfg.latent_dim,
+            lr=self.optimizer.param_groups[0]["lr"], samples_per_s=train.rate, elapsed_s=elapsed,
+            beta=train.beta, temperature=train.temperature)
+
+    def _validation_step(self, y: torch.Tensor, eps: torch.Tensor, beta: float,
+                         temperature: float | None) -> tuple[LossTerms, torch.Tensor, tuple]:
+        """Loss terms, the decoded posterior mean (or mode) and the posterior of clean `y`."""
+        cfg = self.config
+        with self._autocast():
+            if cfg.is_categorical:
+                q_logits = self.model.encode(y)
+                relaxed = gumbel_softmax(q_logits.repeat(cfg.samples, 1, 1),
+                                         eps.view(-1, cfg.latent_dim, cfg.categorical_classes),
+                                         temperature, cfg.straight_through)
+                logits = self.model.decode(relaxed.flatten(1))
+                mean_out = self.model.decode(mode_code(q_logits)).float()
+            else:
+                mu, logvar = self.model.encode(y)
+                logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, eps=eps))
+                mean_out = self.model.decode(mu).float()
+        if cfg.is_categorical:
+            q_logits = q_logits.float()
+            terms = elbo_terms(logits.float(), y, categorical_kl(q_logits), cfg.likelihood,
+                               beta, cfg.free_bits)
+            return terms, mean_out, (q_logits,)
+        mu, logvar = mu.float(), logvar.float()
+        terms = negative_elbo(logits.float(), y, mu, logvar, cfg.likelihood, beta, cfg.free_bits)
+        return terms, mean_out, (mu, logvar)
+
+    def _latent_report(self, posteriors: list[tuple[torch.Tensor, ...]]) -> dict[str, Any]:
+        """The EpochReport fields of the latent statistics over the validation set."""
+        parts = [torch.cat(p) for p in zip(*posteriors, strict=True)]
+        if self.config.is_categorical:
+            c = categorical_statistics(parts[0])
+            return dict(mu_mean=None, mu_var=None, logvar_mean=None,
+                        mu_mean_per_dim=(), mu_var_per_dim=(), active_units=c.active_units,
+                        entropy_mean=c.entropy_mean, perplexity_per_var=c.perplexity_per_var,
+                        mutual_info_per_var=c.mutual_info_per_var)
+        g = latent_statistics(*parts)
+        return dict(mu_mean=g.mu_mean, mu_var=g.mu_var, logvar_mean=g.logvar_mean,
+                    mu_mean_per_dim=g.mu_mean_per_dim, mu_var_per_dim=g.mu_var_per_dim,
+                    active_units=g.active_units)
 
     # --- state ---------------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
@@ -280,6 +381,25 @@ class Trainer:
         self.history = list(ckpt.history)
         self.epoch = ckpt.epoch
         self.class_names = ckpt.class_names or self.class_names
+
+
+class _EpochTotals(NamedTuple):
+    """Training means of one epoch, its speed, and the schedules' values at its last step."""
+
+    loss: float
+    recon: float
+    kl: float
+    rate: float
+    beta: float
+    temperature: float | None
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """MemoryError, torch's OutOfMemoryError (CUDA) or the CPU allocator's RuntimeError."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc)
+    return "out of memory" in text or "can't allocate memory" in text
 
 
 @torch.no_grad()

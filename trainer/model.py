@@ -1,4 +1,5 @@
-"""The convolutional VAE: a Gaussian encoder q(z|y) and a decoder giving per-voxel logits."""
+"""The convolutional VAEs: a Gaussian (or categorical) encoder q(z|y) and a decoder giving
+per-voxel logits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import torch
 from torch import nn
 
 from trainer.config import TrainConfig
+from trainer.discrete import gumbel_noise, gumbel_softmax
 
 STAGES = 4
 
@@ -29,20 +31,11 @@ class VAE(nn.Module):
         self.resolution, self.latent_dim, self.channels = resolution, latent_dim, tuple(channels)
         self.bottom = resolution // 2**STAGES
         flat = channels[-1] * self.bottom**3
-
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
-            layers += [*_conv_block(c_in, c_out), nn.MaxPool3d(2)]
-        self.encoder = nn.Sequential(*layers, nn.Flatten())
+        self.encoder = _encoder(channels)
         self.to_mu = nn.Linear(flat, latent_dim)
         self.to_logvar = nn.Linear(flat, latent_dim)
-
         self.from_z = nn.Linear(latent_dim, flat)
-        reverse = channels[::-1]
-        layers = []
-        for c_in, c_out in zip(reverse, (*reverse[1:], reverse[-1]), strict=True):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), *_conv_block(c_in, c_out)]
-        self.decoder = nn.Sequential(*layers, nn.Conv3d(reverse[-1], 1, 3, padding=1))
+        self.decoder = _decoder(channels)
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> VAE:
@@ -70,6 +63,76 @@ class VAE(nn.Module):
         mu, logvar = self.encode(y)
         z = reparameterise(mu, logvar, samples, generator, eps)
         return self.decode(z), mu, logvar
+
+
+class CategoricalVAE(nn.Module):
+    """The same encoder and decoder with K categorical latent variables of C classes.
+
+    The encoder's linear head gives K x C logits of q(z|y); the decoder takes the K relaxed (or
+    one-hot) vectors flattened, so `latent_dim` (the decoder's input width) is K x C.
+    """
+
+    def __init__(self, resolution: int, variables: int, classes: int,
+                 channels: tuple[int, ...]) -> None:
+        super().__init__()
+        if resolution % 2**STAGES:
+            raise ValueError(f"resolution must be a multiple of {2**STAGES}")
+        self.resolution, self.channels = resolution, tuple(channels)
+        self.variables, self.classes = variables, classes
+        self.latent_dim = variables * classes
+        self.bottom = resolution // 2**STAGES
+        flat = channels[-1] * self.bottom**3
+        self.encoder = _encoder(channels)
+        self.to_logits = nn.Linear(flat, self.latent_dim)
+        self.from_z = nn.Linear(self.latent_dim, flat)
+        self.decoder = _decoder(channels)
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> CategoricalVAE:
+        return cls(config.resolution, config.latent_dim, config.categorical_classes,
+                   config.channels)
+
+    def encode(self, y: torch.Tensor) -> torch.Tensor:
+        """Grids (B, 1, D, D, D) -> logits of q(z|y), (B, K, C)."""
+        return self.to_logits(self.encoder(y)).view(-1, self.variables, self.classes)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Flattened one-hot or relaxed codes (B, K * C) -> logits (B, 1, D, D, D)."""
+        h = self.from_z(z).view(-1, self.channels[-1], self.bottom, self.bottom, self.bottom)
+        return self.decoder(h)
+
+    def forward(
+        self, y: torch.Tensor, samples: int = 1, generator: torch.Generator | None = None,
+        eps: torch.Tensor | None = None, temperature: float = 1.0, hard: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode, draw L relaxed samples per shape at `temperature`, decode.
+
+        Returns logits (L*B, 1, D, D, D), sample-major, and the posterior logits (B, K, C).
+        `eps`, when given, is the Gumbel noise (L*B, K*C) to use instead of drawing it.
+        """
+        logits = self.encode(y)
+        repeated = logits.repeat(samples, 1, 1)
+        if eps is None:
+            eps = gumbel_noise(repeated.shape, generator).to(y.device)
+        z = gumbel_softmax(repeated, eps.view_as(repeated), temperature, hard)
+        return self.decode(z.flatten(1)), logits
+
+
+def _encoder(channels: tuple[int, ...]) -> nn.Sequential:
+    """4 x (Conv3d 3^3 + BatchNorm + ReLU + MaxPool 2), flattened."""
+    layers: list[nn.Module] = []
+    for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
+        layers += [*_conv_block(c_in, c_out), nn.MaxPool3d(2)]
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def _decoder(channels: tuple[int, ...]) -> nn.Sequential:
+    """4 x (nearest upsample 2 + Conv3d 3^3 + BatchNorm + ReLU), then Conv3d to one logit."""
+    reverse = channels[::-1]
+    layers: list[nn.Module] = []
+    for c_in, c_out in zip(reverse, (*reverse[1:], reverse[-1]), strict=True):
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"), *_conv_block(c_in, c_out)]
+    return nn.Sequential(*layers, nn.Conv3d(reverse[-1], 1, 3, padding=1))
 
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1,

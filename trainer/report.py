@@ -9,7 +9,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class EpochReport:
-    """Everything measured in one epoch; floats and tuples only, safe to send across threads."""
+    """Everything measured in one epoch; floats and tuples only, safe to send across threads.
+
+    `beta` and `temperature` are the KL weight and Gumbel-softmax temperature of the epoch's
+    last step (the values validation used). A statistic that does not apply is None (or an
+    empty tuple): the Gaussian ones (mu_*, logvar_mean) for categorical latents, which fill the
+    categorical ones instead (see trainer.stats.CategoricalStats), and `temperature` for
+    Gaussian latents. `latent_dim` is Q, or the number K of categorical variables;
+    `active_units` counts either kind.
+    """
 
     epoch: int
     train_loss: float
@@ -20,9 +28,9 @@ class EpochReport:
     val_kl: float
     val_iou: float
     val_hamming: float
-    mu_mean: float
-    mu_var: float
-    logvar_mean: float
+    mu_mean: float | None
+    mu_var: float | None
+    logvar_mean: float | None
     mu_mean_per_dim: tuple[float, ...]
     mu_var_per_dim: tuple[float, ...]
     active_units: int
@@ -30,6 +38,11 @@ class EpochReport:
     lr: float
     samples_per_s: float
     elapsed_s: float
+    beta: float | None = None
+    temperature: float | None = None
+    entropy_mean: float | None = None
+    perplexity_per_var: tuple[float, ...] = ()
+    mutual_info_per_var: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v
@@ -38,7 +51,9 @@ class EpochReport:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> EpochReport:
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = names - set(values)
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING}
+        missing = required - set(values)
         if missing:
             raise ValueError(f"report lacks {sorted(missing)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v

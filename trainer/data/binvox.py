@@ -14,6 +14,7 @@ import numpy as np
 from trainer.errors import DataError
 
 _MAX_HEADER_LINES = 16
+MAX_DIM = 512  # the biggest grid side read (512^3 voxels): a larger one needs gigabytes
 
 
 def encode_binvox(occupancy: np.ndarray) -> bytes:
@@ -56,6 +57,8 @@ def decode_binvox(data: bytes) -> np.ndarray:
     if len(set(dims)) != 1:
         raise DataError(f"binvox grid is not cubic: dim {dims[0]} {dims[1]} {dims[2]}")
     size = dims[0]
+    if size > MAX_DIM:
+        raise DataError(f"binvox grid {size}^3 is larger than the biggest grid read ({MAX_DIM}^3)")
     expected = size**3
     if len(body) % 2:
         raise DataError("binvox data is truncated (odd number of run-length bytes)")

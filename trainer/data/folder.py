@@ -21,6 +21,7 @@ Meshes become grids through ``voxelize.voxelize_mesh``, grid files through
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -247,6 +248,8 @@ def _file_grid(file: Path, resolution: int, cache: VoxelCache) -> tuple[np.ndarr
 
 def _read(file: Path) -> bytes:
     try:
+        if not stat.S_ISREG(file.stat().st_mode):  # a pipe would block, a device never end
+            raise DataError("not a regular file (a device, pipe or socket)")
         return file.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {file.name}: {exc.strerror or exc}") from exc

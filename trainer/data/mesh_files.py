@@ -17,7 +17,11 @@ Formats and the decisions taken for them:
 - .npy / .npz: one cubic grid indexed [x, y, z], z up; leading axes of length 1 are dropped.
   bool and integer arrays count nonzero as filled, floats must lie in [0, 1] and count >= 0.5.
   An .npz must hold one array, or name it ``occupancy``, ``voxels``, ``grid`` or ``data``.
-  Pickled objects are refused.
+  Pickled objects are refused, and so are grids larger than ``binvox.MAX_DIM``^3 (checked
+  from the header, before anything is allocated).
+- Vertices are merged with the mesh centred and scaled into a unit box (then moved back), so
+  coordinates in any unit or far from the origin import alike; NaN or infinite corners and face
+  indices past the vertex list are refused.
 
 Every problem with a file raises DataError with a short reason (no path: the caller adds it).
 """
@@ -26,15 +30,18 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import math
 import re
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import numpy as np
 import trimesh
 
-from trainer.data.binvox import decode_binvox
+from trainer.data.binvox import MAX_DIM, decode_binvox
 from trainer.errors import DataError
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb", ".gltf")
@@ -45,24 +52,67 @@ _NPZ_NAMES = ("occupancy", "voxels", "grid", "data")
 _FUSED_OFF = re.compile(rb"\s*(?:C|N|ST|4)*OFF(?=[-+.\d])")
 _Y_UP_TO_Z_UP = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
 
+# trimesh logs malformed files as warnings with tracebacks; read_mesh reports them as DataError
+# reasons instead, so its log stays quiet unless the application configures logging.
+logging.getLogger("trimesh").addHandler(logging.NullHandler())
+
 
 def read_mesh(path: Path, data: bytes) -> trimesh.Trimesh:
     """The mesh in ``data`` (the content of ``path``, whose suffix names the format), z up."""
     suffix = path.suffix.lower()
     if suffix == ".off":
         data = fix_off_header(data)
+    if suffix == ".gltf":   # trimesh would report a missing "model.gltf" instead
+        try:
+            json.loads(data)
+        except ValueError as exc:
+            raise DataError(f"not a readable GLTF file (not JSON: {_describe(exc)})") from exc
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type=suffix[1:], force="mesh",
                               resolver=trimesh.resolvers.FilePathResolver(path),
-                              skip_materials=True)
+                              skip_materials=True, process=False)
     except Exception as exc:  # trimesh raises many types for malformed files
         raise DataError(f"not a readable {suffix[1:].upper()} file ({_describe(exc)})") from exc
     if not isinstance(loaded, trimesh.Trimesh):
         raise DataError(f"no triangle mesh in the file (found {type(loaded).__name__})")
+    to_unit_box = _unit_box_transform(loaded)
+    if to_unit_box is not None:   # merge in the unit box, then return to the file's units
+        loaded.apply_transform(to_unit_box)
     loaded.merge_vertices(merge_tex=True, merge_norm=True)   # rejoin seams split by UVs
+    if to_unit_box is not None:
+        loaded.apply_transform(np.linalg.inv(to_unit_box))
     if suffix in (".glb", ".gltf"):
         loaded.apply_transform(_Y_UP_TO_Z_UP)
     return loaded
+
+
+def _unit_box_transform(mesh: trimesh.Trimesh) -> np.ndarray | None:
+    """Check the triangles' corners; return the 4x4 transform that centres them and scales the
+    longest side to 1 (None when there is nothing to scale).
+
+    Merging vertices uses an absolute tolerance (1e-8), so a mesh far from the origin or in
+    tiny units would otherwise collapse into degenerate triangles or keep its seams. Faces
+    pointing past the vertex list or at NaN or infinite vertices are refused (trimesh would
+    drop them silently and open a hole)."""
+    faces = np.asarray(mesh.faces)
+    if faces.size == 0:
+        return None   # voxelize_mesh reports "no triangles"
+    if faces.min() < 0 or faces.max() >= len(mesh.vertices):
+        raise DataError("face indices outside the vertex list (a corrupt file?)")
+    corners = np.asarray(mesh.vertices, dtype=np.float64)[np.unique(faces)]
+    if not np.isfinite(corners).all():
+        raise DataError("vertices with NaN or infinite coordinates")
+    peak = np.abs(corners).max()
+    if peak == 0:
+        return None
+    low, high = corners.min(axis=0) / peak, corners.max(axis=0) / peak  # no overflow
+    side = (high - low).max()
+    if side == 0:
+        return None
+    transform = np.eye(4)
+    transform[:3, :3] /= peak * side
+    transform[:3, 3] = -(low + high) / 2 / side
+    return transform
 
 
 def read_grid(path: Path, data: bytes) -> np.ndarray:
@@ -70,7 +120,11 @@ def read_grid(path: Path, data: bytes) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix == ".binvox":
         return decode_binvox(data)
+    if suffix == ".npz" and not data.startswith(b"PK"):  # numpy would take it for a pickle
+        raise DataError("not a readable npz file (not a zip archive)")
     try:
+        if suffix == ".npy":
+            _check_array_size(io.BytesIO(data))
         loaded = np.load(io.BytesIO(data), allow_pickle=False)
         array = _npz_array(loaded) if suffix == ".npz" else loaded
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -96,13 +150,26 @@ def companion_files(path: Path, data: bytes) -> list[Path]:
     return [path.parent / unquote(uri) for uri in uris if not uri.startswith("data:")]
 
 
+def _check_array_size(stream: BinaryIO) -> None:
+    """Refuse an .npy whose header declares more values than a ``MAX_DIM``^3 grid, before
+    numpy allocates them (a small file can declare terabytes)."""
+    version = np.lib.format.read_magic(stream)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)   # 3.0 differs in text encoding
+    shape, _, _ = read_header(stream)
+    if math.prod(shape) > MAX_DIM**3:
+        raise DataError(f"an array of shape {shape} is larger than the biggest grid read "
+                        f"({MAX_DIM}^3)")
+
+
 def _npz_array(archive: np.lib.npyio.NpzFile) -> np.ndarray:
     names = list(archive.files)
-    if len(names) == 1:
-        return archive[names[0]]
-    for name in _NPZ_NAMES:
-        if name in names:
-            return archive[name]
+    chosen = names[0] if len(names) == 1 else next((n for n in _NPZ_NAMES if n in names), None)
+    if chosen is not None:
+        if f"{chosen}.npy" in archive.zip.namelist():
+            with archive.zip.open(f"{chosen}.npy") as member:
+                _check_array_size(member)
+        return archive[chosen]
     raise DataError(f"an .npz with several arrays ({', '.join(names) or 'none'}) needs one "
                     f"named {' or '.join(_NPZ_NAMES)}")
 

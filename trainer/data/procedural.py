@@ -6,6 +6,12 @@ at the voxel centres of a grid covering [-1, 1]^3 (voxel i has centre -1 + (i + 
 Sizes keep every solid within a ball of radius at most 0.9 whose centre is offset so that the
 ball stays inside [-0.92, 0.92]^3: no solid reaches the border voxels, and thin parts are about
 0.3 across or more (2.4 voxels at 16^3).
+
+With ``grid="sdf"`` the same solids come as truncated signed distances instead: the Euclidean
+distance from each voxel centre to the surface in voxels, negative inside, clipped at
+``truncation`` voxels and divided by it (values in [-1, 1], float16, surface at 0). The distances
+are exact for every kind but the ellipsoid, whose distance is a close approximation with the
+exact sign (Quilez's k0 (k0 - 1) / k1 bound).
 """
 
 from __future__ import annotations
@@ -32,22 +38,30 @@ Radii = np.ndarray      # (m,) float: radius of a ball around the origin holding
 
 
 def make_procedural(n: int, resolution: int, seed: int,
-                    kinds: Sequence[str] = SHAPE_KINDS) -> ShapeSet:
-    """``n`` random solids at ``resolution``^3, labelled by kind, balanced over ``kinds``.
+                    kinds: Sequence[str] = SHAPE_KINDS, *, grid: str = "occupancy",
+                    truncation: float = 3.0) -> ShapeSet:
+    """``n`` random solids at ``resolution``^3, labelled by kind, balanced over ``kinds``, as
+    occupancy grids or (``grid="sdf"``) truncated signed distances (module docstring).
 
-    The same arguments give identical arrays.
+    The same arguments give identical arrays; both grid kinds hold the same solids.
     """
     kinds = _check_args(n, resolution, kinds)
+    if grid not in ("occupancy", "sdf") or not truncation > 0:
+        raise DataError(f"grid must be 'occupancy' or 'sdf' with a positive truncation, got "
+                        f"{grid!r}, {truncation!r}.")
+    signed = grid == "sdf"
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n, dtype=np.int64) % len(kinds))
-    grids = np.zeros((n, 1, resolution, resolution, resolution), dtype=np.uint8)
+    grids = np.zeros((n, 1, resolution, resolution, resolution),
+                     dtype=np.float16 if signed else np.uint8)
     for label, kind in enumerate(kinds):
         todo = np.flatnonzero(labels == label)
         while len(todo):
-            solids = _random_solids(rng, kind, len(todo), resolution)
+            solids = _random_solids(rng, kind, len(todo), resolution,
+                                    truncation if signed else None)
             grids[todo, 0] = solids
-            todo = todo[_too_small(solids)]
-    return ShapeSet(grids, labels, kinds)
+            todo = todo[_too_small(solids <= 0 if signed else solids)]
+    return ShapeSet(grids, labels, kinds, signed=signed)
 
 
 def voxelise(kind: str, size: Sequence[float], resolution: int,
@@ -88,16 +102,20 @@ def _too_small(grids: np.ndarray) -> np.ndarray:
     return occupied < _MIN_FILL * grids[0].size
 
 
-def _random_solids(rng: np.random.Generator, kind: str, m: int, resolution: int) -> np.ndarray:
-    """(m, D, D, D) bool occupancy of ``m`` random solids of one kind."""
+def _random_solids(rng: np.random.Generator, kind: str, m: int, resolution: int,
+                   truncation: float | None = None) -> np.ndarray:
+    """(m, D, D, D) bool occupancy of ``m`` random solids of one kind, or with a
+    ``truncation`` their float16 truncated signed distances."""
     sizes, radii = _SAMPLERS[kind](rng, m)
     rotations = _random_rotations(rng, m)
     reach = (_EXTENT - radii)[:, None]
     offsets = rng.uniform(-reach, reach, size=(m, 3))
     step = max(1, _CHUNK_VOXELS // resolution**3)
+    chunk = _voxelise_chunk if truncation is None else _distance_chunk
+    extra = () if truncation is None else (truncation,)
     return np.concatenate([
-        _voxelise_chunk(kind, sizes[i:i + step], rotations[i:i + step], offsets[i:i + step],
-                        resolution)
+        chunk(kind, sizes[i:i + step], rotations[i:i + step], offsets[i:i + step], resolution,
+              *extra)
         for i in range(0, m, step)
     ])
 
@@ -115,7 +133,22 @@ def _random_rotations(rng: np.random.Generator, m: int) -> np.ndarray:
 
 def _voxelise_chunk(kind: str, sizes: np.ndarray, rotations: np.ndarray, offsets: np.ndarray,
                     resolution: int) -> np.ndarray:
-    """(c, D, D, D) bool: the inside test of ``c`` solids of one kind at the voxel centres.
+    """(c, D, D, D) bool: the inside test of ``c`` solids of one kind at the voxel centres."""
+    return _INSIDE[kind](*_local_frame(sizes, rotations, offsets, resolution))
+
+
+def _distance_chunk(kind: str, sizes: np.ndarray, rotations: np.ndarray, offsets: np.ndarray,
+                    resolution: int, truncation: float) -> np.ndarray:
+    """(c, D, D, D) float16: truncated signed distances of ``c`` solids, in [-1, 1]."""
+    distance = _DISTANCE[kind](*_local_frame(sizes, rotations, offsets, resolution))
+    voxels = distance * (resolution / 2.0)          # the grid spans 2 units
+    return np.clip(voxels / truncation, -1.0, 1.0).astype(np.float16)
+
+
+def _local_frame(sizes: np.ndarray, rotations: np.ndarray, offsets: np.ndarray,
+                 resolution: int) -> list[np.ndarray]:
+    """Local coordinates u, v, w (c, D, D, D) of the voxel centres and size components a, b, c
+    (c, 1, 1, 1) of ``c`` solids.
 
     A voxel centre p maps to the solid's frame as R^T (p - offset); as p is a grid point, each
     local coordinate is a sum of three 1D terms, one per grid axis, broadcast to (c, D, D, D).
@@ -130,7 +163,7 @@ def _voxelise_chunk(kind: str, sizes: np.ndarray, rotations: np.ndarray, offsets
         for j in range(3)
     ]
     size = [sizes[:, j, None, None, None].astype(np.float32) for j in range(3)]
-    return _INSIDE[kind](*local, *size)
+    return [*local, *size]
 
 
 # Inside tests: local coordinates u, v, w (c, D, D, D) and size components a, b, c (c, 1, 1, 1).
@@ -171,6 +204,63 @@ _INSIDE: dict[str, Callable[..., np.ndarray]] = {
     "sphere": _inside_sphere, "ellipsoid": _inside_ellipsoid, "box": _inside_box,
     "cylinder": _inside_cylinder, "cone": _inside_cone, "torus": _inside_torus,
     "capsule": _inside_capsule,
+}
+
+
+# Signed distances (negative inside) in the solid's units, same arguments as the inside tests.
+
+def _length(*parts: Array) -> Array:
+    return np.sqrt(sum(part * part for part in parts))
+
+
+def _distance_sphere(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return _length(u, v, w) - a
+
+
+def _distance_ellipsoid(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    k0 = _length(u / a, v / b, w / c)
+    k1 = _length(u / (a * a), v / (b * b), w / (c * c))
+    centre = np.broadcast_to(-np.minimum(np.minimum(a, b), c), u.shape).astype(u.dtype)
+    return np.divide(k0 * (k0 - 1), k1, out=centre, where=k1 > 1e-12)  # k1 = 0: the centre
+
+
+def _distance_box(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    q = [np.abs(u) - a, np.abs(v) - b, np.abs(w) - c]
+    outside = _length(*(np.maximum(x, 0.0) for x in q))
+    return outside + np.minimum(np.maximum(np.maximum(q[0], q[1]), q[2]), 0.0)
+
+
+def _distance_cylinder(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    radial, axial = _length(u, v) - a, np.abs(w) - b
+    outside = _length(np.maximum(radial, 0.0), np.maximum(axial, 0.0))
+    return outside + np.minimum(np.maximum(radial, axial), 0.0)
+
+
+def _distance_cone(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    """Capped cone of base radius a at w = -b and apex at w = +b (Quilez's sdCappedCone), in
+    the (r, w) half-plane: the nearer of the base disc and the slanted side."""
+    r = _length(u, v)
+    cap_r = np.where(w < 0, np.maximum(r - a, 0.0), r)
+    cap_w = np.abs(w) - b
+    t = np.clip((r * a + 2 * b * (b - w)) / (a * a + 4 * b * b), 0.0, 1.0)
+    side_r, side_w = r - a * t, w - b + 2 * b * t       # side from the apex (0, b) to (a, -b)
+    distance = np.sqrt(np.minimum(cap_r * cap_r + cap_w * cap_w,
+                                  side_r * side_r + side_w * side_w))
+    return np.where((side_r < 0) & (cap_w < 0), -distance, distance)
+
+
+def _distance_torus(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return _length(_length(u, v) - a, w) - b
+
+
+def _distance_capsule(u: Array, v: Array, w: Array, a: Array, b: Array, c: Array) -> Array:
+    return _length(u, v, np.maximum(np.abs(w) - b, 0.0)) - a
+
+
+_DISTANCE: dict[str, Callable[..., np.ndarray]] = {
+    "sphere": _distance_sphere, "ellipsoid": _distance_ellipsoid, "box": _distance_box,
+    "cylinder": _distance_cylinder, "cone": _distance_cone, "torus": _distance_torus,
+    "capsule": _distance_capsule,
 }
 
 

@@ -14,18 +14,20 @@ class ShapeSet:
     """Occupancy (or continuous) grids with class labels.
 
     ``grids`` is (N, 1, D, D, D), indexed ``grids[n, 0, x, y, z]``: uint8 in {0, 1} for
-    occupancy (compact), or floating point in [0, 1]. ``labels`` is (N,) int64 into
+    occupancy (compact), or floating point in [0, 1]; with ``signed``, floating-point truncated
+    signed distances in [-1, 1] (negative inside). ``labels`` is (N,) int64 into
     ``class_names``.
     """
 
     grids: np.ndarray
     labels: np.ndarray
     class_names: tuple[str, ...]
+    signed: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", np.asarray(self.labels, dtype=np.int64))
         object.__setattr__(self, "class_names", tuple(self.class_names))
-        _check_grids(self.grids)
+        _check_grids(self.grids, self.signed)
         _check_labels(self.labels, len(self.grids), len(self.class_names))
 
     def __len__(self) -> int:
@@ -39,10 +41,10 @@ class ShapeSet:
     def subset(self, indices: np.ndarray | list[int]) -> ShapeSet:
         """The shapes at ``indices`` (a copy), with the same class names."""
         indices = np.asarray(indices, dtype=np.int64)
-        return ShapeSet(self.grids[indices], self.labels[indices], self.class_names)
+        return ShapeSet(self.grids[indices], self.labels[indices], self.class_names, self.signed)
 
     def float_grids(self) -> np.ndarray:
-        """A float32 copy of the grids, values in [0, 1]."""
+        """A float32 copy of the grids, values in [0, 1] (signed: [-1, 1])."""
         return self.grids.astype(np.float32)
 
     def split(self, val_fraction: float, seed: int) -> tuple[ShapeSet, ShapeSet]:
@@ -76,7 +78,7 @@ def _stratified_key(labels: np.ndarray) -> np.ndarray:
     return (rank + 0.5) / counts[labels]
 
 
-def _check_grids(grids: np.ndarray) -> None:
+def _check_grids(grids: np.ndarray, signed: bool) -> None:
     if not isinstance(grids, np.ndarray):
         raise DataError(f"Grids must be a numpy array, got {type(grids).__name__}.")
     if grids.ndim != 5 or grids.shape[1] != 1:
@@ -85,7 +87,11 @@ def _check_grids(grids: np.ndarray) -> None:
         raise DataError("A shape set needs at least one shape, got none.")
     if not grids.shape[2] == grids.shape[3] == grids.shape[4]:
         raise DataError(f"Grids must be cubic (D x D x D), got {grids.shape[2:]}.")
-    if grids.dtype == np.uint8:
+    if signed:
+        if not (np.issubdtype(grids.dtype, np.floating) and grids.min() >= -1.0
+                and grids.max() <= 1.0):
+            raise DataError("Signed-distance grids must be floating point in [-1, 1] (no NaN).")
+    elif grids.dtype == np.uint8:
         if grids.max() > 1:
             raise DataError("uint8 occupancy grids must hold only 0 and 1.")
     elif np.issubdtype(grids.dtype, np.floating):

@@ -43,13 +43,14 @@ from scipy import ndimage
 
 from trainer.errors import DataError
 
-METHOD_VERSION = 1      # bump when any change alters the grid made from a file (cache key)
+METHOD_VERSION = 2      # bump when any change alters the grid made from a file (cache key)
 MARGIN_VOXELS = 1       # empty voxels between the framed mesh and each face of the grid
 _SAMPLE_STEP = 0.4      # voxels: spacing of the sample rows on a triangle and along each row
 _CHUNK = 1 << 20        # samples, rows or (triangle, column) pairs handled at once
 _FACE_CHUNK = 1 << 16   # triangles gathered at once
 _RAY_SHIFT = np.array([1.234e-4, 2.718e-4])  # voxels: ray columns off the exact centres
 _FLAT = 1e-6            # relative thickness below which a mesh counts as flat
+_HUGE = 1e100           # coordinates above this are scaled down before any product
 _CUBE = np.ones((3, 3, 3), dtype=bool)
 
 
@@ -144,6 +145,9 @@ def _checked_geometry(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
     faces = (np.cumsum(used) - 1)[faces]
     if not np.isfinite(vertices).all():
         raise DataError("vertices with NaN or infinite coordinates")
+    peak = np.abs(vertices).max()
+    if peak > _HUGE:   # products of such coordinates overflow; the framing ignores the scale
+        vertices = vertices / peak
     if not any(_cross3(tris).any() for tris in _triangle_chunks(vertices, faces)):
         raise DataError("zero area: every triangle is degenerate")
     centred = vertices - vertices.mean(axis=0)
