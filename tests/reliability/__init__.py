@@ -1,0 +1,1 @@
+"""Fault injection: kills, hostile files, resource exhaustion and shutdown races (issue 9)."""
