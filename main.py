@@ -1,4 +1,5 @@
-"""Shape Latent Explorer: no arguments open the GUI; a command runs headless (see --help)."""
+"""Shape Latent Explorer: no arguments open the GUI (on the bundled model in assets/); a command
+runs headless (see --help)."""
 
 from __future__ import annotations
 

@@ -1,92 +1,237 @@
-"""The main window: Training and Explore tabs, the File and Help menus, checkpoint I/O."""
+"""The main window: Training and Explore tabs, menus with shortcuts, checkpoint I/O, start-up.
+
+At start-up (``import_in_background=True``, as ``run_app`` does) the window paints first with its
+menus; the heavy modules (torch, trimesh, scikit-image, PyOpenGL) are then imported on a
+background thread, the views are built, and the start-up model opens in the background into the
+Explore view. Without it (tests, scripts) the views are built at once.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
 from explorer.ui.background import BackgroundJob, error_message, wait_for
-from explorer.ui.explore_view import ExploreView
-from explorer.ui.snapshot import RunSnapshot, load_snapshot
-from explorer.ui.training_view import TrainingView
-from trainer.checkpoint import save_checkpoint
-from trainer.cli import DEFAULT_CHECKPOINT
+from explorer.ui.settings import CHECKPOINTS, DATA, EXPORTS, AppSettings, RecentMenu
+from explorer.ui.shortcuts import ShortcutsDialog
+
+if TYPE_CHECKING:
+    from explorer.ui.explore_view import ExploreView
+    from explorer.ui.snapshot import RunSnapshot
+    from explorer.ui.training_view import TrainingView
 
 APP_NAME = "Shape Latent Explorer"
 CLOSE_WAIT_MS = 2000
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
+HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimesh",
+                 "skimage.measure", "scipy.ndimage", "OpenGL.GL", "explorer.session",
+                 "explorer.export", "explorer.meshing", "trainer.loop")
+"""Qt-free modules the views need, imported off the GUI thread before the views are built.
+
+TorchDynamo and Inductor are among them because importing them on two threads at once (the
+decoder compiling in the background while eager decoding imports ``torch._dynamo`` lazily) can
+leave ``torch.ops.prims`` half-registered and the compile failing."""
 ABOUT = (f"<b>{APP_NAME}</b><p>Train a variational auto-encoder on 3D voxel shapes, watch its "
          "losses and latent statistics live, then explore the latent space: prior samples, "
-         "dimension traversals and interpolations, decoded to meshes.</p>")
+         "dimension traversals and interpolations, decoded to meshes.</p>"
+         "<p>Help &gt; Keyboard shortcuts (F1) lists the shortcuts.</p>")
+Shortcut = QKeySequence.StandardKey | str | None
 
 
 class MainWindow(QMainWindow):
-    """Holds the latest model (a RunSnapshot): what Save writes and the Explore view shows."""
+    """Holds the latest model (a RunSnapshot): what Save writes and the Explore view shows.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``settings`` is where geometry, folders and recent checkpoints are kept (the user's
+    QSettings by default). ``startup_model``, when given, is opened once the views exist: a
+    success shows it in the Explore view, a failure or a missing file leaves a hint in the
+    status bar and shows the Training view (no dialog).
+    """
+
+    def __init__(self, parent: QMainWindow | None = None, *, settings: AppSettings | None = None,
+                 startup_model: str | Path | None = None,
+                 import_in_background: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         self.resize(1500, 950)
-        self.training = TrainingView()
-        self.explore = ExploreView()
+        self.settings = settings or AppSettings()
+        self.settings.restore_window(self)
+        self.training: TrainingView
+        self.explore: ExploreView
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.training, "Training")
-        self.tabs.addTab(self.explore, "Explore")
-        self.setCentralWidget(self.tabs)
+        self.views_ready = False
         self.snapshot: RunSnapshot | None = None
         self._unsaved = False  # the snapshot comes from a run and has not been saved
         self._explored: RunSnapshot | None = None
         self._load_job: BackgroundJob | None = None
+        self._loading: tuple[Path, bool] | None = None  # path being opened, is it start-up's
         self._save_job: BackgroundJob | None = None
+        self._import_job: BackgroundJob | None = None
         self._close_when_idle = False
+        self._startup_model = Path(startup_model) if startup_model is not None else None
+        self._no_model_hint = ""
+        self.shortcuts_dialog: ShortcutsDialog | None = None
         self._make_menus()
+        self._update_actions()
+        if import_in_background:
+            self.setCentralWidget(QLabel(f"Starting {APP_NAME} ...",
+                                         alignment=Qt.AlignmentFlag.AlignCenter))
+            self.statusBar().showMessage("Loading ...")
+            self._import_job = BackgroundJob(_import_heavy_modules, self)
+            self._import_job.succeeded.connect(self._build_views)
+            self._import_job.failed.connect(self._show_error)
+            self._import_job.start()
+        else:
+            self._build_views()
+
+    # --- construction ---------------------------------------------------------------------------
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.new_action = self._action(file_menu, "&New run", QKeySequence.StandardKey.New,
+                                       self.new_run)
+        self.open_action = self._action(file_menu, "&Open checkpoint...",
+                                        QKeySequence.StandardKey.Open, self.open_checkpoint)
+        self.recent_menu = RecentMenu(self.settings, self)
+        self.recent_menu.chosen.connect(self.open_path)
+        file_menu.addMenu(self.recent_menu)
+        self.save_action = self._action(file_menu, "&Save checkpoint as...", None,
+                                        self.save_checkpoint_as)
+        self.save_action.setShortcuts([QKeySequence("Ctrl+S"),
+                                       QKeySequence(QKeySequence.StandardKey.SaveAs)])
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        view_menu = bar.addMenu("&View")
+        self.training_tab_action = self._action(view_menu, "&Training view", "Ctrl+1",
+                                                lambda: self._show_tab(self.training))
+        self.explore_tab_action = self._action(view_menu, "&Explore view", "Ctrl+2",
+                                               lambda: self._show_tab(self.explore))
+
+        train_menu = bar.addMenu("&Training")
+        self.start_action = self._action(train_menu, "&Start training", "F5", self._start)
+        self.pause_action = self._action(train_menu, "&Pause / resume training", "F6",
+                                         lambda: self.training.pause_button.click())
+        self.stop_action = self._action(train_menu, "S&top training", "Shift+F5",
+                                        lambda: self.training.stop_button.click())
+
+        explore_menu = bar.addMenu("&Explore")
+        self.samples_action = self._action(explore_menu, "&New samples", "Ctrl+G",
+                                           lambda: self._explore_click("new_samples"))
+        self.export_action = self._action(explore_menu, "&Export shape...", "Ctrl+E",
+                                          lambda: self._explore_click("export_mesh"))
+        self.screenshot_action = self._action(explore_menu, "Save &screenshot...", "F12",
+                                              lambda: self._explore_click("screenshot"))
+        self.camera_action = self._action(explore_menu, "&Reset camera", "Ctrl+0",
+                                          lambda: self._explore_click("reset_camera"))
+
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts",
+                                             QKeySequence.StandardKey.HelpContents,
+                                             self.show_shortcuts)
+        self._action(help_menu, "&About", None, self._about)
+
+    def _action(self, menu: QMenu, text: str, shortcut: Shortcut,
+                slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    @Slot(object)
+    def _build_views(self, _imported: object = None) -> None:
+        """Create the Training and Explore views (their modules import fast once
+        HEAVY_MODULES are loaded), then open the start-up model."""
+        from explorer.ui.explore_view import ExploreView
+        from explorer.ui.training_view import TrainingView
+
+        self._import_job = None
+        self.training = TrainingView()
+        self.explore = ExploreView()
+        self.tabs.addTab(self.training, "Training")
+        self.tabs.addTab(self.explore, "Explore")
+        self.setCentralWidget(self.tabs)
+        self._no_model_hint = self.explore.hint.text()
+        self.training.form.start_folder = self.settings.last_folder(DATA)
+        self.explore.export_panel.folder = self.settings.last_folder(EXPORTS)
 
         self.training.snapshot_taken.connect(self._on_snapshot)
         self.training.run_ended.connect(self._on_run_ended)
         self.training.error.connect(self._show_error)
         self.training.running_changed.connect(self._on_running_changed)
+        self.explore.export_panel.exportRequested.connect(self._on_export_requested)
+        self.views_ready = True
         self._update_actions()
         self.statusBar().showMessage("Set up a run and press Start, or open a checkpoint.")
-
-    def _make_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.new_action = self._action(file_menu, "&New run", QKeySequence.StandardKey.New,
-                                       self.new_run)
-        self.open_action = self._action(file_menu, "&Open checkpoint...",
-                                        QKeySequence.StandardKey.Open, self.open_checkpoint)
-        self.save_action = self._action(file_menu, "&Save checkpoint as...",
-                                        QKeySequence.StandardKey.SaveAs, self.save_checkpoint_as)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&About", None, self._about)
-
-    def _action(self, menu: QMenu, text: str, shortcut: QKeySequence.StandardKey | None,
-                slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
+        if self._startup_model is not None:
+            self._open_startup_model(self._startup_model)
 
     @Slot()
     def _update_actions(self) -> None:
-        idle = not self.training.is_running() and self._load_job is None
+        ready = self.views_ready
+        running = ready and self.training.is_running()
+        idle = ready and not running and self._load_job is None
         self.new_action.setEnabled(idle)
         self.open_action.setEnabled(idle)
+        self.recent_menu.setEnabled(idle)
+        self.start_action.setEnabled(idle)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
         self.save_action.setEnabled(self.snapshot is not None and self._save_job is None)
-        self.training.setEnabled(self._load_job is None)
+        exploring = ready and self.explore.session is not None
+        for action in (self.samples_action, self.export_action, self.screenshot_action,
+                       self.camera_action):
+            action.setEnabled(exploring)
+        for action in (self.training_tab_action, self.explore_tab_action):
+            action.setEnabled(ready)
+        if ready:
+            self.training.setEnabled(self._load_job is None)
 
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
         if running:
             self.statusBar().clearMessage()  # the Training view shows the run's status
+            config = self.training.form.config()
+            if not config.is_builtin_data:
+                self.settings.remember_folder(DATA, config.data)
+                self.training.form.start_folder = self.settings.last_folder(DATA)
         self._update_actions()
+
+    # --- shortcuts ------------------------------------------------------------------------------
+    def _show_tab(self, view: TrainingView | ExploreView) -> None:
+        self.tabs.setCurrentWidget(view)
+
+    @Slot()
+    def _start(self) -> None:
+        self._show_tab(self.training)
+        self.training.start_button.click()
+
+    def _explore_click(self, what: str) -> None:
+        """Show the Explore view and click the button behind a shortcut."""
+        from explorer.ui import explore_export as ex
+
+        self._show_tab(self.explore)
+        button = {"new_samples": self.explore.gallery.new_samples,
+                  "export_mesh": self.explore.export_panel.buttons[ex.MESH],
+                  "screenshot": self.explore.export_panel.buttons[ex.SCREENSHOT],
+                  "reset_camera": self.explore.reset_camera}[what]
+        button.click()
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard shortcuts: a table built from the menus' actions."""
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
+            self.shortcuts_dialog.deleteLater()
+        self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
+        self.shortcuts_dialog.show()
 
     # --- File menu ------------------------------------------------------------------------------
     @Slot()
@@ -97,14 +242,32 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def open_checkpoint(self) -> None:
-        path = QFileDialog.getOpenFileName(self, "Open checkpoint", "", CHECKPOINT_FILTER)[0]
+        path = QFileDialog.getOpenFileName(self, "Open checkpoint",
+                                           self.settings.last_folder(CHECKPOINTS),
+                                           CHECKPOINT_FILTER)[0]
         if path:
             self.open_path(path)
 
+    @Slot(str)
     def open_path(self, path: str | Path) -> None:
         """Load a checkpoint (and regenerate its validation shapes) on a background thread."""
-        if self.training.is_running() or self._load_job is not None:
+        self._open(Path(path), startup=False)
+
+    def _open_startup_model(self, path: Path) -> None:
+        if not path.is_file():
+            self._startup_failed(f"No bundled model at {path} (regenerate it with "
+                                 "`python main.py bundle`).")
             return
+        self._show_tab(self.explore)
+        self.explore.hint.setText("Opening the bundled model ...")
+        self._open(path, startup=True)
+
+    def _open(self, path: Path, startup: bool) -> None:
+        if not self.views_ready or self.training.is_running() or self._load_job is not None:
+            return
+        from explorer.ui.snapshot import load_snapshot
+
+        self._loading = (path, startup)
         self._load_job = BackgroundJob(lambda: load_snapshot(path), self)
         self._load_job.succeeded.connect(self._on_loaded)
         self._load_job.failed.connect(self._on_load_failed)
@@ -114,7 +277,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_checkpoint_as(self) -> None:
-        path = QFileDialog.getSaveFileName(self, "Save checkpoint as", DEFAULT_CHECKPOINT,
+        from trainer.cli import DEFAULT_CHECKPOINT
+
+        folder = self.settings.last_folder(CHECKPOINTS)
+        suggestion = str(Path(folder) / Path(DEFAULT_CHECKPOINT).name) if folder else \
+            DEFAULT_CHECKPOINT
+        path = QFileDialog.getSaveFileName(self, "Save checkpoint as", suggestion,
                                            CHECKPOINT_FILTER)[0]
         if path:
             self.save_to(path)
@@ -123,6 +291,8 @@ class MainWindow(QMainWindow):
         """Write the latest model's checkpoint (atomically) on a background thread."""
         if self.snapshot is None or self._save_job is not None:
             return
+        from trainer.checkpoint import save_checkpoint
+
         snapshot = self.snapshot
         self._save_job = BackgroundJob(lambda: (save_checkpoint(path, snapshot.checkpoint),
                                                 snapshot), self)
@@ -131,6 +301,16 @@ class MainWindow(QMainWindow):
         self._save_job.start()
         self.statusBar().showMessage(f"Saving {path} ...")
         self._update_actions()
+
+    def _remember_checkpoint(self, path: str | Path) -> None:
+        self.settings.add_recent(path)
+        self.settings.remember_folder(CHECKPOINTS, path)
+        self.recent_menu.refresh()
+
+    @Slot(str, str, str)
+    def _on_export_requested(self, _kind: str, _path: str, _fmt: str) -> None:
+        if self.explore.export_panel.folder:
+            self.settings.remember_folder(EXPORTS, self.explore.export_panel.folder)
 
     # --- results (GUI thread) -------------------------------------------------------------------
     @Slot(object)
@@ -147,22 +327,61 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_loaded(self, snapshot: RunSnapshot) -> None:
-        self._load_job = None
+        assert self._loading is not None
+        path, startup = self._loading
+        self._load_job = self._loading = None
         self.snapshot, self._unsaved = snapshot, False
         self.training.show_snapshot(snapshot)
         self._explore(snapshot)
         ckpt = snapshot.checkpoint
-        note = "" if snapshot.session.shapes is not None else \
-            " (its validation shapes are not available: the data could not be loaded)"
-        self.statusBar().showMessage(f"Opened a model trained for {ckpt.epoch} epoch(s){note}.")
+        if startup:
+            self._show_tab(self.explore)
+            self.explore.galleryShown.connect(self._show_first_sample)
+            data = "the built-in solids" if ckpt.config.is_builtin_data else ckpt.config.data
+            self.statusBar().showMessage(
+                f"Exploring {path.name}, a model trained for {ckpt.epoch} epochs on {data}. "
+                "Train your own in the Training view (Ctrl+1) or open a checkpoint (Ctrl+O); "
+                "F1 lists the shortcuts.")
+        else:
+            self._remember_checkpoint(path)
+            note = "" if snapshot.session.shapes is not None else \
+                " (its validation shapes are not available: the data could not be loaded)"
+            self.statusBar().showMessage(f"Opened a model trained for {ckpt.epoch} epoch(s)"
+                                         f"{note}.")
         self._update_actions()
+
+    @Slot()
+    def _show_first_sample(self) -> None:
+        """At start-up, put the first gallery sample that has a surface in the 3D view (the
+        mean code z = 0 of a model trained on varied solids is often a blur with none)."""
+        self.explore.galleryShown.disconnect(self._show_first_sample)
+        shapes = self.explore.gallery_shapes
+        first = next((i for i, shape in enumerate(shapes) if shape.mesh is not None), None)
+        if first is not None:
+            self.explore.gallery.picked.emit(first)  # as if its tile were clicked
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
-        self._load_job = None
+        assert self._loading is not None
+        path, startup = self._loading
+        self._load_job = self._loading = None
+        if startup:
+            self._startup_failed(f"The bundled model could not be opened: {message}")
+            self._update_actions()
+            return
+        if not path.exists():
+            self.settings.remove_recent(path)
+            self.recent_menu.refresh()
         self.statusBar().showMessage("Opening failed.")
         self._update_actions()
         self._show_error(message)
+
+    def _startup_failed(self, why: str) -> None:
+        """No model to explore at start-up: say so in the status bar, show the Training view."""
+        self.explore.hint.setText(self._no_model_hint)
+        self._show_tab(self.training)
+        self.statusBar().showMessage(f"{why.rstrip('.')}. Train a model here (press Start or "
+                                     "F5), or open a checkpoint (Ctrl+O).")
 
     @Slot(object)
     def _on_saved(self, result: tuple[Path, RunSnapshot]) -> None:
@@ -170,6 +389,7 @@ class MainWindow(QMainWindow):
         self._save_job = None
         if saved is self.snapshot:
             self._unsaved = False
+        self._remember_checkpoint(path)
         self.statusBar().showMessage(f"Saved {path}")
         self._update_actions()
 
@@ -183,6 +403,7 @@ class MainWindow(QMainWindow):
     def _explore(self, snapshot: RunSnapshot) -> None:
         self._explored = snapshot
         self.explore.set_session(snapshot.session)
+        self._update_actions()
 
     @Slot(str)
     def _show_error(self, message: str) -> None:
@@ -195,6 +416,12 @@ class MainWindow(QMainWindow):
     # --- closing --------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """Offer to save an unsaved model, stop training and join its thread within 2 s."""
+        if not self.views_ready:  # closed while starting: build nothing afterwards
+            if self._import_job is not None:
+                self._import_job.succeeded.disconnect(self._build_views)
+            self.settings.save_window(self)
+            event.accept()
+            return
         if not self._close_when_idle:
             save_to = self._ask_save_path()
             if save_to is False or (save_to and not self._save_now(save_to)):
@@ -208,6 +435,9 @@ class MainWindow(QMainWindow):
             return
         self._finish_save_in_flight()
         self.explore.shutdown()
+        self.settings.save_window(self)
+        if self.shortcuts_dialog is not None:
+            self.shortcuts_dialog.close()
         event.accept()
 
     def _ask_save_path(self) -> str | bool | None:
@@ -222,12 +452,16 @@ class MainWindow(QMainWindow):
             return False
         if answer == QMessageBox.StandardButton.No:
             return None
+        from trainer.cli import DEFAULT_CHECKPOINT
+
         path = QFileDialog.getSaveFileName(self, "Save checkpoint as", DEFAULT_CHECKPOINT,
                                            CHECKPOINT_FILTER)[0]
         return path or False
 
     def _save_now(self, path: str) -> bool:
         """Save on an I/O thread and wait for it (the window is closing); False on failure."""
+        from trainer.checkpoint import save_checkpoint
+
         assert self.snapshot is not None
         checkpoint = self.snapshot.checkpoint
         self._finish_save_in_flight()
@@ -237,8 +471,16 @@ class MainWindow(QMainWindow):
             self._show_error(error_message(exc))
             return False
         self._unsaved = False
+        self._remember_checkpoint(path)
         return True
 
     def _finish_save_in_flight(self) -> None:
         if self._save_job is not None and self._save_job.future is not None:
             self._save_job.future.exception()  # waits; the outcome still arrives as a signal
+
+
+def _import_heavy_modules() -> tuple[str, ...]:
+    """Import HEAVY_MODULES (on a background thread); returns their names."""
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
+    return HEAVY_MODULES

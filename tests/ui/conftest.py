@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, Slot
+import torch
+from PySide6.QtCore import QObject, QSettings, Slot
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.ui.main_window import MainWindow
+from trainer.checkpoint import save_checkpoint
+from trainer.config import TrainConfig
+from trainer.data.sources import load_shapes
+from trainer.loop import Trainer
 
 
 @dataclass
@@ -34,6 +41,14 @@ class _SignalLog(QObject):
     @Slot(object)
     def record(self, value: object) -> None:
         self.values.append(value)
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory) -> str:
+    """Every GUI test starts from empty app settings in a temporary folder, never ~/.config."""
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, folder)
+    return folder
 
 
 @pytest.fixture
@@ -93,3 +108,61 @@ def fill(qtbot):
                 qtbot.keyClicks(form.fields[name], str(value))
 
     return fill_form
+
+
+START_WAIT_MS = 30_000
+TINY_STARTUP = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 8), batch_size=8,
+                           epochs=1, dataset_size=16, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A start-up model in place of the bundled 32^3 one: one epoch on 16 solids at 16^3, its
+    output layer rescaled so that decoded shapes have a surface (logits from z = 0 spread over
+    about ±4, 15% of the voxels inside)."""
+    config = TINY_STARTUP
+    trainer = Trainer(config, *load_shapes(config).split(config.val_fraction, config.seed))
+    trainer.run()
+    ckpt = trainer.checkpoint()
+    model = ckpt.build_model()
+    with torch.no_grad():
+        logits = model.decode(torch.zeros(2, config.latent_dim))
+        scale, out = 4 / logits.std(), model.decoder[-1]
+        out.weight *= scale
+        out.bias.mul_(scale).sub_(scale * torch.quantile(logits, 0.85))
+    ckpt.model_state = {k: v.clone() for k, v in model.state_dict().items()}
+    return save_checkpoint(tmp_path_factory.mktemp("bundled") / "default_model.pt", ckpt)
+
+
+@pytest.fixture
+def launch(qtbot, dialogs: Dialogs) -> Iterator[Callable[..., MainWindow]]:
+    """launch(startup_model=None, **kw) -> a shown MainWindow built as `run_app` builds it
+    (views after a background import, the test's private settings); closed at the end without
+    saving."""
+    windows: list[MainWindow] = []
+
+    def start(startup_model: Path | None = None, **kwargs: object) -> MainWindow:
+        kwargs.setdefault("import_in_background", True)
+        window = MainWindow(startup_model=startup_model, **kwargs)
+        windows.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: window.views_ready, timeout=START_WAIT_MS)
+        window.activateWindow()  # keyboard shortcuts go to the active window
+        assert QTest.qWaitForWindowActive(window, 5000)
+        return window
+
+    yield start
+    dialogs.answer = QMessageBox.StandardButton.No
+    for window in windows:
+        close_window(qtbot, window)
+
+
+def close_window(qtbot, window: MainWindow) -> None:
+    """Close as a user who does not save; waits for loading and training to end."""
+    qtbot.waitUntil(lambda: window._load_job is None, timeout=START_WAIT_MS)
+    if window.isVisible():
+        window.close()
+    if window.views_ready:
+        assert window.training.wait(5000)
+    window.deleteLater()
