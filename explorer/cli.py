@@ -9,10 +9,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from explorer import bundled
 from explorer.export import MESH_FORMATS, export_sequence
 from explorer.meshing import mesh_from_grid
-from explorer.session import ExplorerSession, prior_samples
+from explorer.session import ExplorerSession
 from trainer import cli as trainer_cli
+from trainer.checkpoint import load_checkpoint
 from trainer.device import resolve_device
 from trainer.errors import ShapeExplorerError
 from trainer.perf import tune_allocator
@@ -31,25 +33,88 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, default=Path("samples"), help="output folder")
     sample.add_argument("--format", choices=MESH_FORMATS, default="stl")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--temperature", type=float, default=1.0, help="z ~ N(0, T^2 I)")
-    sample.add_argument("--threshold", type=float, default=0.5, help="iso-level for meshing")
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="z ~ N(0, T^2 I) (categorical codes: uniform classes, no T)")
+    sample.add_argument("--threshold", type=float,
+                        help="iso-level for meshing (default 0.5, or 0 for signed distances)")
     trainer_cli.add_device_argument(sample)
     sample.set_defaults(func=cmd_sample)
+    add_bundle_command(sub)
     return parser
 
 
+def add_bundle_command(sub: argparse._SubParsersAction) -> None:
+    bundle = sub.add_parser(
+        "bundle", help="regenerate the bundled model and sample meshes in assets/",
+        description="Write the sample meshes, train --config from scratch into --checkpoint "
+                    "(resumable with `train --resume`), then copy its model without the "
+                    "optimiser state to OUT/default_model.pt.")
+    bundle.add_argument("--config", type=Path, default=bundled.MODEL_CONFIG,
+                        help="settings of the bundled model (default assets/default_model.toml)")
+    bundle.add_argument("--checkpoint", type=Path, default=Path("runs/default_model_full.pt"),
+                        help="the full training checkpoint (default runs/default_model_full.pt)")
+    bundle.add_argument("--from", dest="source", type=Path, metavar="CHECKPOINT",
+                        help="bundle this finished run instead of training")
+    bundle.add_argument("--out", type=Path, default=bundled.ASSETS_DIR,
+                        help="folder of the bundled files (default assets/)")
+    bundle.add_argument("--samples-only", action="store_true", help="only the sample meshes")
+    bundle.add_argument("--device", default="cpu",
+                        help="where to train (default cpu, which the bundled file was made on)")
+    bundle.set_defaults(func=cmd_bundle)
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    """Sample meshes, then train --config (or take --from) and write it without optimiser."""
+    samples = bundled.write_samples(args.out / bundled.SAMPLES_DIR.name)
+    print(f"wrote {len(samples)} sample meshes to {args.out / bundled.SAMPLES_DIR.name}")
+    if args.samples_only:
+        return 0
+    source = args.source
+    if source is None:
+        train = build_parser().parse_args(
+            ["train", "--config", str(args.config), "--checkpoint", str(args.checkpoint),
+             "--device", args.device])
+        status = train.func(train)
+        if status:
+            return status
+        source = args.checkpoint
+    ckpt = load_checkpoint(source)
+    if ckpt.epoch < ckpt.config.epochs:
+        raise ShapeExplorerError(
+            f"{source} stopped after epoch {ckpt.epoch} of {ckpt.config.epochs}; finish it with "
+            f"`python main.py train --resume {source}`, then `python main.py bundle --from "
+            f"{source}`")
+    out = bundled.bundle_checkpoint(ckpt, args.out / bundled.MODEL_FILE.name)
+    size = out.stat().st_size
+    print(f"wrote {out} ({size / 2**20:.1f} MiB, epoch {ckpt.epoch})")
+    if size > bundled.MAX_MODEL_BYTES:
+        print(f"warning: {out} is larger than {bundled.MAX_MODEL_BYTES / 2**20:.0f} MiB; "
+              "consider fewer channels or latent dimensions", file=sys.stderr)
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
-    if args.n < 1 or args.temperature < 0 or not 0 < args.threshold < 1:
-        raise ShapeExplorerError("need --n >= 1, --temperature >= 0 and 0 < --threshold < 1")
+    if args.n < 1 or args.temperature < 0:
+        raise ShapeExplorerError("need --n >= 1 and --temperature >= 0")
     device = resolve_device(args.device)
     session = ExplorerSession.from_checkpoint(args.checkpoint, device=device)
-    grids = session.decode(prior_samples(args.n, session.latent_dim, args.seed, args.temperature))
-    meshes = [mesh_from_grid(g, args.threshold) for g in grids]
+    low, high = session.value_range
+    threshold = session.iso_level if args.threshold is None else args.threshold
+    if not low < threshold < high:
+        raise ShapeExplorerError(f"need {low:g} < --threshold < {high:g} for this model")
+    grids = session.decode(session.prior_samples(args.n, args.seed, args.temperature))
+    meshes = [mesh_from_grid(g, threshold, inside_low=session.inside_low) for g in grids]
     paths = export_sequence(meshes, args.out, "sample", args.format)
     empty = sum(m is None for m in meshes)
     print(f"wrote {len(paths)} meshes to {args.out}"
-          + (f" ({empty} samples had no surface at threshold {args.threshold})" if empty else ""))
+          + (f" ({empty} samples had no surface at threshold {threshold})" if empty else ""))
     return 0
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (a file name may hold
+    them), so that an error stays on one line and cannot drive the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ShapeExplorerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

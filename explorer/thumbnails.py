@@ -22,9 +22,13 @@ Frame = tuple[np.ndarray, float]
 """What a thumbnail shows: the centre and radius of a ball in unit-cube coordinates."""
 
 
-def fit_frame(grids: np.ndarray, threshold: float = 0.5, margin: float = 1.05) -> Frame:
-    """A ball around ``grid > threshold`` in all (B, D, D, D) ``grids`` (centred on their
-    bounding box); the whole cube when nothing is inside."""
+def fit_frame(grids: np.ndarray, threshold: float = 0.5, margin: float = 1.05, *,
+              inside_low: bool = False) -> Frame:
+    """A ball around the inside of all (B, D, D, D) ``grids`` (centred on their bounding box);
+    the whole cube when nothing is inside. Inside is ``grid > threshold``, or ``grid <
+    threshold`` with ``inside_low`` (signed distances)."""
+    if inside_low:
+        grids, threshold = -np.asarray(grids), -threshold
     occupied = np.asarray(grids).reshape(-1, *np.shape(grids)[-3:]).max(axis=0) > threshold
     if not occupied.any():
         return np.full(3, 0.5), _HALF_DIAGONAL
@@ -37,14 +41,18 @@ def fit_frame(grids: np.ndarray, threshold: float = 0.5, margin: float = 1.05) -
 
 def render_thumbnail(grid: np.ndarray, threshold: float = 0.5, size: int = 96, *,
                      frame: Frame | None = None, azimuth: float = 45.0, elevation: float = 25.0,
-                     rgb: tuple[float, float, float] = MESH_RGB) -> np.ndarray:
-    """A (size, size, 4) uint8 RGBA picture of the region ``grid > threshold``.
+                     rgb: tuple[float, float, float] = MESH_RGB,
+                     inside_low: bool = False) -> np.ndarray:
+    """A (size, size, 4) uint8 RGBA picture of the region ``grid > threshold`` (``grid <
+    threshold`` with ``inside_low``: signed distances, negative inside).
 
     ``grid`` is (D, D, D) indexed [x, y, z]; the background is transparent and an empty grid
     gives a fully transparent image. ``frame`` defaults to ``fit_frame(grid)``; pass a common
     frame to draw a sequence at one scale.
     """
     grid = np.asarray(grid, dtype=np.float32)
+    if inside_low:      # the same picture of the negated field, where inside is high
+        grid, threshold = -grid, -threshold
     centre, radius = fit_frame(grid, threshold) if frame is None else frame
     eye, right, up = _camera(azimuth, elevation)
     steps = int(np.clip(4 * radius * grid.shape[0], 16, 4 * grid.shape[0]))
@@ -53,7 +61,8 @@ def render_thumbnail(grid: np.ndarray, threshold: float = 0.5, size: int = 96, *
     # Points (steps, size, size, 3) in unit-cube coordinates; image row 0 is the top.
     plane = centre + span[None, :, None] * right - span[::-1, None, None] * up
     points = plane[None] + ts[:, None, None, None] * eye
-    values = _sample(grid, points.reshape(-1, 3)).reshape(steps, size, size)
+    outside = threshold - 1.0 if inside_low else 0.0     # beyond the cube is never inside
+    values = _sample(grid, points.reshape(-1, 3), outside).reshape(steps, size, size)
 
     inside = values > threshold
     hit = inside.any(axis=0)
@@ -87,7 +96,7 @@ def _camera(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray, n
     return eye, right, np.cross(eye, right)
 
 
-def _sample(grid: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Trilinear samples of ``grid`` at unit-cube ``points`` (n, 3); zero outside the grid."""
+def _sample(grid: np.ndarray, points: np.ndarray, outside: float = 0.0) -> np.ndarray:
+    """Trilinear samples of ``grid`` at unit-cube ``points`` (n, 3); ``outside`` beyond it."""
     coords = points.T * np.asarray(grid.shape)[:, None] - 0.5   # voxel i's centre is (i+0.5)/D
-    return map_coordinates(grid, coords, order=1, mode="constant", cval=0.0)
+    return map_coordinates(grid, coords, order=1, mode="constant", cval=outside)

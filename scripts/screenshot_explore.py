@@ -19,7 +19,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from explorer.session import ExplorerSession
-from explorer.ui.explore_sequence import VALIDATION
+from explorer.ui.explore_sequence import DATASET
 from explorer.ui.explore_view import ExploreView
 from trainer.data.sources import load_shapes
 
@@ -56,7 +56,7 @@ def main() -> None:
     settle(view)
 
     sequence = view.sequence
-    sequence.start.source.setCurrentText(VALIDATION)
+    sequence.start.source.setCurrentText(DATASET)
     sequence.start.class_name.setCurrentText("torus")
     sequence.end.index.setValue(3)
     sequence.steps.setValue(9)

@@ -108,3 +108,15 @@ def test_dimension_variances_unknown_without_history(tiny_config: TrainConfig) -
     session = ExplorerSession(VAE.from_config(tiny_config), tiny_config)
     variances = session.dimension_variances()
     assert variances.shape == (tiny_config.latent_dim,) and np.isnan(variances).all()
+
+
+def test_data_set_shapes_are_found_by_class_and_named(tiny_config: TrainConfig) -> None:
+    grids = np.zeros((5, 1, 4, 4, 4), dtype=np.uint8)
+    shapes = ShapeSet(grids, [1, 0, 1, 1, 0], ("box", "cone"))
+    session = ExplorerSession(VAE.from_config(tiny_config), tiny_config, shapes=shapes)
+    np.testing.assert_array_equal(session.class_members(1), [0, 2, 3])
+    assert [session.shape_name(p) for p in (0, 1, 3)] == ["cone #1", "box #1", "cone #3"]
+    named = ExplorerSession(VAE.from_config(tiny_config), tiny_config, shapes=shapes,
+                            shape_names=("c/1.off", "b/1.stl", "c/2.obj", "c/3.ply", "b/2.off"))
+    assert named.shape_name(3) == "c/3.ply"
+    assert len(ExplorerSession(VAE.from_config(tiny_config), tiny_config).class_members(0)) == 0

@@ -36,3 +36,18 @@ def test_common_frame_keeps_relative_sizes() -> None:
     frame = fit_frame(np.stack([small, large]))
     areas = [(render_thumbnail(g, size=48, frame=frame)[..., 3] > 0).sum() for g in (small, large)]
     assert areas[0] < 0.4 * areas[1]
+
+
+def test_signed_distances_draw_their_low_side_as_the_inside() -> None:
+    occupancy = ball(radius=0.2)
+    sdf = 0.5 - occupancy                        # negative inside, zero on the same surface
+    picture = render_thumbnail(sdf, 0.0, 48, inside_low=True)
+    np.testing.assert_array_equal(picture, render_thumbnail(occupancy, 0.5, 48))
+    assert 0.1 < (picture[..., 3] > 0).mean() < 0.9
+    # A level above every outside value would fill the cube, but not beyond it.
+    everything = render_thumbnail(sdf, 0.6, 48, inside_low=True)
+    assert everything[0, 0, 3] == 0 and everything[24, 24, 3] == 255
+    centre, radius = fit_frame(sdf[None], 0.0, inside_low=True)
+    expected_centre, expected_radius = fit_frame(occupancy[None], 0.5)
+    np.testing.assert_allclose(centre, expected_centre)
+    assert radius == expected_radius

@@ -10,11 +10,13 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QWidget,
 )
 
+from explorer.ui.family_form import ModelFamilyBox
 from trainer.config import BUILTIN_DATA, LIKELIHOODS, RESOLUTIONS, TrainConfig
 from trainer.errors import ConfigError
 
@@ -46,11 +48,20 @@ class ConfigForm(QWidget):
         self.source.addItems([_BUILTIN_LABEL, _FOLDER_LABEL])
         self.folder = QLineEdit(placeholderText="folder of .off .obj .stl .ply .glb .binvox")
         self.browse = QPushButton("Browse...")
+        self.start_folder = ""
+        """Where Browse starts while the folder field is empty (set by the window)."""
         self.resolution = QComboBox()
         self.resolution.addItems([str(r) for r in RESOLUTIONS])
         self.likelihood = QComboBox()
         self.likelihood.addItems(list(LIKELIHOODS))
         self.fields = {name: QLineEdit() for name in _TEXT_FIELDS}
+        self.family = ModelFamilyBox()
+        self.family.setTitle("")                # the toggle above names it
+        self.family_toggle = QPushButton(checkable=True)
+        self.family_summary = QLabel(wordWrap=True)
+        self.family_summary.setStyleSheet("color: #4b5563;")
+        self.family_toggle.setToolTip("Denoising input noise, categorical latents, KL weight "
+                                      "schedules and signed-distance grids")
 
         folder_row = QHBoxLayout()
         folder_row.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +76,9 @@ class ConfigForm(QWidget):
         layout.addRow("Likelihood", self.likelihood)
         for name in ("latent_dim", "beta", "samples", "epochs", "batch_size", "lr", "seed"):
             layout.addRow(_TEXT_FIELDS[name], self.fields[name])
+        layout.addRow(self.family_toggle)
+        layout.addRow(self.family_summary)
+        layout.addRow(self.family)
         self._set_tooltips()
 
         self.set_config(self._base)
@@ -74,6 +88,11 @@ class ConfigForm(QWidget):
             widget.textChanged.connect(self.changed)
         for combo in (self.resolution, self.likelihood):
             combo.currentIndexChanged.connect(self.changed)
+        self.family.changed.connect(self.changed)
+        self.family.changed.connect(self._show_family_summary)
+        self.family.gridChanged.connect(self._lock_likelihood)
+        self.family_toggle.toggled.connect(self._show_family)
+        self._show_family(False)
 
     def config(self) -> TrainConfig:
         """The config the form describes; raises ConfigError naming the first bad value."""
@@ -86,6 +105,7 @@ class ConfigForm(QWidget):
             raise ConfigError("choose a folder of shapes (or the built-in solids)")
         for name, label in _TEXT_FIELDS.items():
             values[name] = _parse(label, self.fields[name].text(), type(getattr(self._base, name)))
+        values.update(self.family.values())
         return self._base.with_overrides(**values)
 
     def error(self) -> str | None:
@@ -105,11 +125,16 @@ class ConfigForm(QWidget):
         for name, widget in self.fields.items():
             widget.setText(f"{getattr(config, name):g}" if name in ("lr", "beta")
                            else str(getattr(config, name)))
+        self.family.set_config(config)
+        self._lock_likelihood(config.grid)
+        self._show_family_summary()
         self._enable_source_fields()
 
     def set_editable(self, editable: bool) -> None:
         for widget in (self.source, self.resolution, self.likelihood, *self.fields.values()):
             widget.setEnabled(editable)
+        self.family.set_editable(editable)
+        self._lock_likelihood(self.family.combos["grid"].currentText())
         self._enable_source_fields()
 
     def _builtin(self) -> bool:
@@ -120,6 +145,33 @@ class ConfigForm(QWidget):
         self._enable_source_fields()
         self.changed.emit()
 
+    @Slot(bool)
+    def _show_family(self, shown: bool) -> None:
+        self.family.setVisible(shown)
+        self._show_family_summary()
+
+    @Slot()
+    def _show_family_summary(self) -> None:
+        """The toggle names the family choices, so they show while the box is folded."""
+        combos = self.family.combos
+        noise = combos["noise"].currentText()
+        summary = ", ".join((combos["latent"].currentText(), combos["grid"].currentText(),
+                             "no noise" if noise == "none" else f"{noise} noise",
+                             f"{combos['beta_schedule'].currentText()} β"))
+        arrow = "▾" if self.family_toggle.isChecked() else "▸"
+        self.family_toggle.setText(f"{arrow} Model family")
+        self.family_summary.setText(summary)
+
+    @Slot(str)
+    def _lock_likelihood(self, grid: str) -> None:
+        """Signed distances are trained with the Gaussian likelihood only."""
+        if grid == "sdf":
+            self.likelihood.setCurrentText("gaussian")
+        self.likelihood.setEnabled(self.resolution.isEnabled() and grid != "sdf")
+        self.likelihood.setToolTip("signed-distance grids use the Gaussian likelihood"
+                                   if grid == "sdf" else
+                                   f"{_HELP['likelihood']} (default {TrainConfig().likelihood})")
+
     def _enable_source_fields(self) -> None:
         editable, builtin = self.source.isEnabled(), self._builtin()
         self.folder.setEnabled(editable and not builtin)
@@ -128,7 +180,8 @@ class ConfigForm(QWidget):
 
     @Slot()
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of shapes", self.folder.text())
+        folder = QFileDialog.getExistingDirectory(self, "Folder of shapes",
+                                                  self.folder.text() or self.start_folder)
         if folder:
             self.folder.setText(folder)
 

@@ -45,6 +45,8 @@ class ExportPanel(QGroupBox):
         self.buttons[GALLERY].setToolTip("Every prior sample, numbered, into a folder")
         self.buttons[SCREENSHOT].setToolTip("A PNG picture of the 3D view")
         self.status = QLabel(wordWrap=True)
+        self.folder = ""
+        """Where the file dialogs start: the folder of the last export (set by the window)."""
         layout = QGridLayout(self)
         layout.addWidget(QLabel("Format"), 0, 0)
         layout.addWidget(self.format, 0, 1)
@@ -56,24 +58,29 @@ class ExportPanel(QGroupBox):
 
     def _ask(self, kind: str) -> None:
         fmt = self.format.currentText()
+        start = Path(self.folder)
         if kind in (SEQUENCE, GALLERY):
-            path = QFileDialog.getExistingDirectory(self, f"Export the {kind} into a folder")
+            path = QFileDialog.getExistingDirectory(self, f"Export the {kind} into a folder",
+                                                    self.folder)
         elif kind == MESH:
-            path, _ = QFileDialog.getSaveFileName(self, "Export the shape", f"shape.{fmt}",
+            path, _ = QFileDialog.getSaveFileName(self, "Export the shape",
+                                                  str(start / f"shape.{fmt}"),
                                                   f"{fmt.upper()} mesh (*.{fmt})")
             path = _with_suffix(path, fmt)
         elif kind == GRID:
             filters = ";;".join(f"{f} grid (*.{f})" for f in GRID_FORMATS)
             path, chosen = QFileDialog.getSaveFileName(self, "Export the voxel grid",
-                                                       "shape.npy", filters)
+                                                       str(start / "shape.npy"), filters)
             fmt = next((f for f in GRID_FORMATS if f"*.{f}" in chosen), GRID_FORMATS[0])
             path = _with_suffix(path, fmt)
             fmt = Path(path).suffix.lstrip(".").lower() if path else fmt
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", "explore.png",
+            path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot",
+                                                  str(start / "explore.png"),
                                                   "PNG image (*.png)")
             path, fmt = _with_suffix(path, "png"), "png"
         if path:
+            self.folder = path if kind in (SEQUENCE, GALLERY) else str(Path(path).parent)
             self.exportRequested.emit(kind, path, fmt)
 
 

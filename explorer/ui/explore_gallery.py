@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 from explorer.ui.explore_tiles import TileList
 
 GALLERY_SIZE = 12
+_TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I): lower T gives more typical shapes, higher T "
+                    "more unusual ones")
 TILE = 96
 
 
@@ -37,8 +39,7 @@ class GalleryPanel(QGroupBox):
         self.seed.setToolTip("Random seed of the samples: the same seed gives the same shapes")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=3.0, singleStep=0.1, value=1.0,
                                           decimals=2, keyboardTracking=False)
-        self.temperature.setToolTip("Samples are z ~ N(0, T² I): lower T gives more typical "
-                                    "shapes, higher T more unusual ones")
+        self.temperature.setToolTip(_TEMPERATURE_TIP)
         self.new_samples = QPushButton("New samples")
         self.tiles = TileList(TILE, single_row=False)
         self.tiles.setMinimumSize(3 * (TILE + 10) + 24, 2 * (TILE + 24) + 8)
@@ -61,6 +62,13 @@ class GalleryPanel(QGroupBox):
     def request(self) -> None:
         """Ask for samples at the current seed and temperature."""
         self.samplesRequested.emit(self.seed.value(), self.temperature.value())
+
+    def set_categorical(self, categorical: bool) -> None:
+        """Categorical priors draw uniform classes: the temperature does not apply."""
+        self.temperature.setEnabled(not categorical)
+        self.temperature.setToolTip(
+            "Categorical samples draw a uniformly random class per variable; the temperature "
+            "does not apply" if categorical else _TEMPERATURE_TIP)
 
     def show_samples(self, thumbnails: list[np.ndarray | None]) -> None:
         self.tiles.set_tiles(thumbnails, [f"#{i + 1}" for i in range(len(thumbnails))])

@@ -1,4 +1,9 @@
-"""Interpolation and traversal: choose two shapes, method and steps; play, scrub, filmstrip."""
+"""Interpolation and traversal: choose two shapes, method and steps; play, scrub, filmstrip.
+
+Either end can be the current shape, a gallery sample, or a shape of the run's data set (the
+imported files or the built-in solids) picked by class and index, with a thumbnail of the
+shape as it was trained on and its file name.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -20,78 +26,133 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.session import INTERPOLATIONS
+from explorer.session import INTERPOLATIONS, ExplorerSession
 from explorer.ui.explore_gallery import GALLERY_SIZE
-from explorer.ui.explore_tiles import TileList
-from trainer.data.shapeset import ShapeSet
+from explorer.ui.explore_tiles import TileList, pixmap_from_rgba
+from explorer.ui.mesh_view import BACKGROUND
 
-CURRENT, GALLERY, VALIDATION = "Current shape", "Gallery sample", "Validation shape"
+CURRENT, GALLERY, DATASET = "Current shape", "Gallery sample", "Data set shape"
 FRAME_MS = 150
 TILE = 80
+PREVIEW = 56
+"""Size in pixels of the thumbnail of a picked data set shape."""
+NAME_WIDTH = 200
 
 
 @dataclass(frozen=True)
 class EndpointChoice:
-    """What the user picked for one end: a source and, for the gallery or the validation set,
-    which shape (``index`` within the gallery, or within class ``class_index``)."""
+    """What the user picked for one end: a source and, for the gallery, which sample
+    (``index``); for the data set, the shape's ``position`` in it (None: no such shape)."""
 
     source: str
     index: int = 0
-    class_index: int = 0
+    position: int | None = None
 
 
 class EndpointPicker(QWidget):
-    """Source combo + class combo (validation only) + 1-based index spin box."""
+    """Source combo; for the gallery a 1-based index; for the data set a class combo, a 1-based
+    index within the class, a thumbnail and the shape's name.
+
+    ``shapePicked(position)`` fires when another data set shape is picked (its thumbnail is then
+    due through ``set_preview``); ``showRequested`` when "Show" is clicked.
+    """
 
     showRequested = Signal()
+    shapePicked = Signal(int)
 
     def __init__(self, source: str, index: int = 1, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.source = QComboBox()
-        self.source.addItems([CURRENT, GALLERY, VALIDATION])
+        self.source.addItems([CURRENT, GALLERY, DATASET])
+        self.source.setToolTip("Data set shape: one of the shapes the model was trained on "
+                               "(imported files or built-in solids), encoded to its mean code")
         self.class_name = QComboBox()
         self.index = QSpinBox(minimum=1, maximum=GALLERY_SIZE, value=index, prefix="#")
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview.setFixedSize(PREVIEW, PREVIEW)
+        self.preview.setStyleSheet(f"background: {QColor(*BACKGROUND).name()};")
+        self.preview.setToolTip("The shape as it was trained on")
+        self.name = QLabel()
+        self.name.setMaximumWidth(NAME_WIDTH)
         self.show_button = QPushButton("Show")
-        self.show_button.setToolTip("Load this shape into the 3D view and the sliders")
+        self.show_button.setToolTip("Encode this shape and load its reconstruction into the "
+                                    "3D view and the sliders")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.source, self.class_name, self.index, self.show_button):
+        for widget in (self.source, self.class_name, self.index, self.preview, self.name,
+                       self.show_button):
             layout.addWidget(widget)
         layout.addStretch(1)
-        self._shapes: ShapeSet | None = None
+        self._session: ExplorerSession | None = None
+        self._picked: int | None = None  # the data set shape last announced
         self.source.setCurrentText(source)
         self.source.currentTextChanged.connect(self._update)
         self.class_name.currentIndexChanged.connect(self._update)
+        self.index.valueChanged.connect(self._announce)
         self.show_button.clicked.connect(self.showRequested)
         self._update()
 
-    def set_sources(self, shapes: ShapeSet | None) -> None:
-        """Offer the validation ``shapes`` (None: not available)."""
-        self._shapes = shapes
+    def set_data(self, session: ExplorerSession | None) -> None:
+        """Offer the data set of ``session`` (not available when it has none)."""
+        has_data = session is not None and session.shapes is not None
+        self._session = session if has_data else None
+        self._picked = None
         self.class_name.blockSignals(True)
         self.class_name.clear()
-        if shapes is not None:
-            self.class_name.addItems(list(shapes.class_names))
+        if self._session is not None:
+            self.class_name.addItems(list(self._session.shapes.class_names))
         self.class_name.blockSignals(False)
-        self.source.model().item(2).setEnabled(shapes is not None)
-        if shapes is None and self.source.currentText() == VALIDATION:
+        self.source.model().item(2).setEnabled(has_data)
+        if not has_data and self.source.currentText() == DATASET:
             self.source.setCurrentText(CURRENT)
         self._update()
 
+    def position(self) -> int | None:
+        """The picked data set shape's position in the data set (None: none picked)."""
+        if self.source.currentText() != DATASET or self._session is None:
+            return None
+        members = self._session.class_members(self.class_name.currentIndex())
+        k = self.index.value() - 1
+        return int(members[k]) if k < len(members) else None
+
     def choice(self) -> EndpointChoice:
         return EndpointChoice(self.source.currentText(), self.index.value() - 1,
-                              self.class_name.currentIndex())
+                              self.position())
+
+    def set_preview(self, position: int, image: np.ndarray) -> None:
+        """Show the thumbnail (H, W, 4) of data set shape ``position`` if it is still picked."""
+        if position == self.position():
+            self.preview.setPixmap(pixmap_from_rgba(image))
 
     def _update(self) -> None:
         source = self.source.currentText()
-        self.class_name.setVisible(source == VALIDATION)
+        for widget in (self.class_name, self.preview, self.name, self.show_button):
+            widget.setVisible(source == DATASET)
         self.index.setVisible(source != CURRENT)
-        self.show_button.setVisible(source == VALIDATION)
         if source == GALLERY:
+            self.index.setSuffix("")
             self.index.setMaximum(GALLERY_SIZE)
-        elif source == VALIDATION and self._shapes is not None:
-            count = int(np.sum(self._shapes.labels == self.class_name.currentIndex()))
+        elif source == DATASET and self._session is not None:
+            count = len(self._session.class_members(self.class_name.currentIndex()))
+            self.index.setSuffix(f" of {count}")
             self.index.setMaximum(max(count, 1))
+        self._announce()
+
+    def _announce(self) -> None:
+        """Name the picked data set shape and ask for its thumbnail when it changed."""
+        position = self.position()
+        if position == self._picked:
+            return
+        self._picked = position
+        self.preview.clear()
+        if position is None or self._session is None:
+            self.name.clear()
+            return
+        name = self._session.shape_name(position)
+        self.name.setText(self.name.fontMetrics().elidedText(
+            name, Qt.TextElideMode.ElideMiddle, NAME_WIDTH))
+        self.name.setToolTip(name)
+        self.shapePicked.emit(position)
 
 
 class SequencePanel(QGroupBox):
@@ -152,6 +213,18 @@ class SequencePanel(QGroupBox):
         self.filmstrip.picked.connect(self.scrub.setValue)
         self._timer.timeout.connect(self._advance)
         self.set_frames([], "")
+
+    def set_methods(self, methods: tuple[str, ...], categorical: bool) -> None:
+        """Offer only the model's interpolation methods (categorical codes: linear, through the
+        relaxed simplex); a categorical traversal steps through the classes, not a range."""
+        current = self.method.currentText()
+        self.method.clear()
+        self.method.addItems(list(methods))
+        self.method.setCurrentText(current if current in methods else methods[-1])
+        self.extent.setEnabled(not categorical)
+        self.traverse_button.setToolTip("Decode every class of the selected variable in turn"
+                                        if categorical else
+                                        "Sweep the selected dimension over the range")
 
     @property
     def frame_count(self) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 import trimesh
 
 from explorer.meshing import mesh_from_grid
-from explorer.session import ExplorerSession, interpolate
+from explorer.session import ExplorerSession
 from explorer.thumbnails import fit_frame, render_thumbnail
 
 THUMBNAIL_SIZE = 96
@@ -20,13 +20,16 @@ THUMBNAIL_SIZE = 96
 
 @dataclass(frozen=True)
 class Shape:
-    """A decoded latent code: its grid, mesh at ``threshold`` (None: no surface), picture."""
+    """A decoded latent code: its grid, mesh at ``threshold`` (None: no surface), picture.
+
+    ``inside_low``: the grid holds signed distances, inside below the threshold."""
 
     code: np.ndarray
     grid: np.ndarray
     mesh: trimesh.Trimesh | None
     threshold: float
     thumbnail: np.ndarray | None = None
+    inside_low: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,18 +68,19 @@ def decode_shape(session: ExplorerSession, code: np.ndarray, threshold: float,
                  cache: GridCache) -> Shape:
     """One code -> grid (cached) -> mesh, for the main view."""
     grid = cache.grid(session, code)
-    return Shape(np.array(code, dtype=np.float64), grid, mesh_from_grid(grid, threshold),
-                 threshold)
+    low = session.inside_low
+    return Shape(np.array(code, dtype=np.float64), grid,
+                 mesh_from_grid(grid, threshold, inside_low=low), threshold, inside_low=low)
 
 
 def decode_batch(session: ExplorerSession, codes: np.ndarray, threshold: float, *,
                  common_frame: bool) -> list[Shape]:
-    """Codes (K, Q) -> K shapes with meshes and thumbnails, decoded as one batch.
+    """Codes (K, code_dim) -> K shapes with meshes and thumbnails, decoded as one batch.
 
     ``common_frame`` draws every thumbnail at one scale (for sequences).
     """
     codes = np.asarray(codes, dtype=np.float64)
-    return _shapes(codes, session.decode(codes), threshold, common_frame)
+    return _shapes(codes, session.decode(codes), threshold, common_frame, session.inside_low)
 
 
 def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool) -> list[Shape]:
@@ -84,19 +88,26 @@ def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool) -> list
     if not shapes:
         return []
     return _shapes(np.stack([s.code for s in shapes]), np.stack([s.grid for s in shapes]),
-                   threshold, common_frame)
+                   threshold, common_frame, shapes[0].inside_low)
+
+
+def data_preview(grid: np.ndarray, size: int, level: float = 0.5,
+                 inside_low: bool = False) -> np.ndarray:
+    """A (size, size, 4) thumbnail of a data set shape's grid (D, D, D) at its iso ``level``."""
+    return render_thumbnail(grid, level, size, inside_low=inside_low)
 
 
 def interpolation(session: ExplorerSession, start: Endpoint, end: Endpoint, steps: int,
                   method: str, threshold: float) -> list[Shape]:
     """Encode the endpoints if needed, interpolate and decode the ``steps`` codes."""
-    codes = interpolate(start.resolve(session), end.resolve(session), steps, method)
+    codes = session.interpolate(start.resolve(session), end.resolve(session), steps, method)
     return decode_batch(session, codes, threshold, common_frame=True)
 
 
-def _shapes(codes: np.ndarray, grids: np.ndarray, threshold: float,
-            common_frame: bool) -> list[Shape]:
-    frame = fit_frame(grids, threshold) if common_frame else None
-    return [Shape(code, grid, mesh_from_grid(grid, threshold), threshold,
-                  render_thumbnail(grid, threshold, THUMBNAIL_SIZE, frame=frame))
+def _shapes(codes: np.ndarray, grids: np.ndarray, threshold: float, common_frame: bool,
+            inside_low: bool) -> list[Shape]:
+    frame = fit_frame(grids, threshold, inside_low=inside_low) if common_frame else None
+    return [Shape(code, grid, mesh_from_grid(grid, threshold, inside_low=inside_low), threshold,
+                  render_thumbnail(grid, threshold, THUMBNAIL_SIZE, frame=frame,
+                                   inside_low=inside_low), inside_low)
             for code, grid in zip(codes, grids, strict=True)]

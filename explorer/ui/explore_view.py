@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,13 +30,14 @@ from PySide6.QtWidgets import (
 
 from explorer import export
 from explorer.meshing import NO_SURFACE_MESSAGE
-from explorer.session import ExplorerSession, prior_samples, traverse
+from explorer.session import ExplorerSession
 from explorer.ui import explore_export as ex
 from explorer.ui.decode_worker import DecodeService
 from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
 from explorer.ui.explore_sequence import (
+    DATASET,
     GALLERY,
-    VALIDATION,
+    PREVIEW,
     EndpointChoice,
     EndpointPicker,
     SequencePanel,
@@ -45,6 +47,7 @@ from explorer.ui.explore_tasks import (
     Endpoint,
     GridCache,
     Shape,
+    data_preview,
     decode_batch,
     decode_shape,
     interpolation,
@@ -66,11 +69,12 @@ FrameMaker = Callable[..., list[Shape]]
 class ExploreView(QWidget):
     """Prior samples, latent sliders, interpolation and a live 3D mesh of the decoded shape.
 
-    ``shapeShown`` fires whenever the 3D view shows a new shape; ``exported(paths)`` after an
-    export has been written.
+    ``shapeShown`` fires whenever the 3D view shows a new shape, ``galleryShown`` whenever the
+    gallery shows new samples; ``exported(paths)`` after an export has been written.
     """
 
     shapeShown = Signal()
+    galleryShown = Signal()
     exported = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -97,6 +101,9 @@ class ExploreView(QWidget):
         self.threshold.setToolTip("Iso-level of the surface: occupancy probability above which "
                                   "a point counts as inside")
         self.threshold_label = QLabel()
+        self.model_info = QLabel()
+        self.model_info.setStyleSheet("color: #4b5563;")
+        self._value_range = (0.0, 1.0)
         self.box = QCheckBox("Voxel grid box")
         self.reset_camera = QPushButton("Reset camera")
         self._restyle = QTimer(self, singleShot=True, interval=RESTYLE_DELAY_MS)
@@ -128,7 +135,24 @@ class ExploreView(QWidget):
         return list(self._frames)
 
     def threshold_value(self) -> float:
-        return self.threshold.value() / THRESHOLD_STEPS
+        """The iso-level: the slider position mapped onto the session's value range."""
+        low, high = self._value_range
+        return low + (high - low) * self.threshold.value() / THRESHOLD_STEPS
+
+    def _set_value_range(self, session: ExplorerSession) -> None:
+        """Map the threshold slider onto this model's decoded values; move it to the model's
+        iso-level when the range changes (probabilities <-> signed distances)."""
+        if session.value_range == self._value_range:
+            return
+        self._value_range = low, high = session.value_range
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(round((session.iso_level - low) / (high - low) * THRESHOLD_STEPS))
+        self.threshold.blockSignals(False)
+        self.threshold.setToolTip(
+            "Iso-level of the surface: signed distance below which a point counts as inside"
+            if session.inside_low else
+            "Iso-level of the surface: occupancy probability above which a point counts as inside")
+        self._update_threshold_label()
 
     def set_session(self, session: ExplorerSession | None) -> None:
         """Explore ``session`` (a snapshot model), or show the hint to load one when None.
@@ -141,7 +165,8 @@ class ExploreView(QWidget):
             self.service.cancel(channel)
         self._cache = GridCache()
         same_size = (session is not None and self._session is not None
-                     and session.latent_dim == self._session.latent_dim)
+                     and session.code_dim == self._session.code_dim
+                     and session.latent_kind == self._session.latent_kind)
         self._session = session
         if session is None:
             self._current, self._gallery, self._frames = None, [], []
@@ -153,9 +178,17 @@ class ExploreView(QWidget):
         if not same_size:
             self._frames, self._rerun_sequence = [], None
             self.sequence.set_frames([], "")
-        self.sliders.set_dimensions(session.dimension_variances())
+        self._set_value_range(session)
+        self.model_info.setText(model_summary(session))
+        if session.is_categorical:
+            self.sliders.set_dimensions(session.variable_information(),
+                                        session.categorical_classes)
+        else:
+            self.sliders.set_dimensions(session.dimension_variances())
+        self.gallery.set_categorical(session.is_categorical)
+        self.sequence.set_methods(session.interpolation_methods, session.is_categorical)
         for picker in (self.sequence.start, self.sequence.end):
-            picker.set_sources(session.shapes)
+            picker.set_data(session)
         self._request_shape(self.sliders.code())
         self.gallery.request()
         if self._rerun_sequence is not None:
@@ -174,6 +207,8 @@ class ExploreView(QWidget):
         toolbar.addSpacing(12)
         toolbar.addWidget(self.box)
         toolbar.addWidget(self.reset_camera)
+        toolbar.addSpacing(12)
+        toolbar.addWidget(self.model_info)
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
@@ -205,8 +240,9 @@ class ExploreView(QWidget):
         self.sequence.interpolateRequested.connect(self._request_interpolation)
         self.sequence.traverseRequested.connect(self._request_traversal)
         self.sequence.frameChanged.connect(self._show_frame)
-        self.sequence.start.showRequested.connect(lambda: self._load_endpoint(self.sequence.start))
-        self.sequence.end.showRequested.connect(lambda: self._load_endpoint(self.sequence.end))
+        for picker in (self.sequence.start, self.sequence.end):
+            picker.showRequested.connect(functools.partial(self._load_endpoint, picker))
+            picker.shapePicked.connect(functools.partial(self._request_preview, picker))
         self.export_panel.exportRequested.connect(self._export)
 
     # --- the main shape ------------------------------------------------------------------------
@@ -247,7 +283,7 @@ class ExploreView(QWidget):
     def _request_gallery(self, seed: int, temperature: float) -> None:
         if self._session is None:
             return
-        codes = prior_samples(GALLERY_SIZE, self._session.latent_dim, seed, temperature)
+        codes = self._session.prior_samples(GALLERY_SIZE, seed, temperature)
         task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
                                  common_frame=False)
         self.service.submit("gallery", task, self._show_gallery)
@@ -255,6 +291,7 @@ class ExploreView(QWidget):
     def _show_gallery(self, shapes: list[Shape]) -> None:
         self._gallery = shapes
         self.gallery.show_samples([s.thumbnail for s in shapes])
+        self.galleryShown.emit()
 
     def _load_gallery_sample(self, index: int) -> None:
         if 0 <= index < len(self._gallery):
@@ -278,8 +315,11 @@ class ExploreView(QWidget):
         if self._session is None:
             return
         dim, extent = self.sliders.selected_dim(), self.sequence.extent.value()
-        values = np.linspace(-extent, extent, self.sequence.steps.value())
-        codes = traverse(self.sliders.code(), dim, values)
+        if self._session.is_categorical:    # every class of the selected variable in turn
+            values = np.arange(self._session.categorical_classes)
+        else:
+            values = np.linspace(-extent, extent, self.sequence.steps.value())
+        codes = self._session.traverse(self.sliders.code(), dim, values)
         self._run_sequence(f"z{dim} traversal", lambda session, threshold: decode_batch(
             session, codes, threshold, common_frame=True))
 
@@ -307,18 +347,27 @@ class ExploreView(QWidget):
                 raise ShapeExplorerError(f"{label}: gallery sample #{choice.index + 1} is not "
                                          "there yet; draw samples first")
             return Endpoint(label, code=self._gallery[choice.index].code)
-        if choice.source == VALIDATION:
-            shapes = self._session.shapes if self._session else None
-            members = (np.flatnonzero(shapes.labels == choice.class_index)
-                       if shapes is not None else [])
-            if choice.index >= len(members):
-                raise ShapeExplorerError(f"{label}: there is no validation shape "
+        if choice.source == DATASET:
+            if choice.position is None or self._session is None:
+                raise ShapeExplorerError(f"{label}: there is no data set shape "
                                          f"#{choice.index + 1} of that class")
-            return Endpoint(label, grid=shapes.grids[members[choice.index], 0].astype(np.float32))
+            return Endpoint(label, grid=self._data_grid(choice.position))
         return Endpoint(label, code=self.sliders.code())
 
+    def _data_grid(self, position: int) -> np.ndarray:
+        assert self._session is not None and self._session.shapes is not None
+        return self._session.shapes.grids[position, 0].astype(np.float32)
+
+    def _request_preview(self, picker: EndpointPicker, position: int) -> None:
+        """Render the thumbnail of the data set shape a picker just picked."""
+        assert self._session is not None
+        task = functools.partial(data_preview, self._data_grid(position), PREVIEW,
+                                 self._session.iso_level, self._session.inside_low)
+        channel = "preview-from" if picker is self.sequence.start else "preview-to"
+        self.service.submit(channel, task, functools.partial(picker.set_preview, position))
+
     def _load_endpoint(self, picker: EndpointPicker) -> None:
-        """Encode the picked validation shape and load it into the view and the sliders."""
+        """Encode the picked data set shape and load it into the view and the sliders."""
         if self._session is None:
             return
         try:
@@ -390,7 +439,29 @@ class ExploreView(QWidget):
         QMessageBox.warning(self, "Explore", message)
 
 
+def model_summary(session: ExplorerSession) -> str:
+    """One line on what kind of model is explored; PPCA adds its validation scores."""
+    grid = "SDF" if session.signed_distance else "occupancy"
+    if session.kind == "ppca":
+        text = f"PPCA baseline, {session.latent_dim} dims, {grid}"
+        if session.ppca is not None:
+            text += (f" · val IoU {session.ppca.val_iou:.3f}, "
+                     f"Hamming {session.ppca.val_hamming:.4f}")
+        return text
+    if session.is_categorical:
+        return (f"VAE, {session.latent_dim} categorical variables x "
+                f"{session.categorical_classes} classes, {grid}")
+    return f"VAE, {session.latent_dim} Gaussian dims, {grid}"
+
+
 def _save_image(image: QImage, path: Path) -> list[Path]:
-    if not image.save(str(path), "PNG"):
-        raise ShapeExplorerError(f"Cannot write the screenshot {path}")
+    """Write ``image`` as a PNG next to ``path``, then rename it into place: a reader never sees
+    a half-written file and a failed write leaves an existing file as it was."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if not image.save(str(temp), "PNG"):
+            raise ShapeExplorerError(f"Cannot write the screenshot {path}")
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
     return [path]

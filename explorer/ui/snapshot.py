@@ -13,6 +13,8 @@ import numpy as np
 
 from explorer.session import ExplorerSession
 from trainer.checkpoint import Checkpoint, load_checkpoint
+from trainer.config import TrainConfig
+from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_shapes
 from trainer.errors import ShapeExplorerError
@@ -37,33 +39,54 @@ class RunSnapshot:
     reconstructions: Reconstructions | None
 
 
-def take_snapshot(ckpt: Checkpoint, val: ShapeSet | None) -> RunSnapshot:
-    """Build the session from `ckpt` (a copy, never a live model) and decode a few shapes."""
-    session = ExplorerSession.from_checkpoint(ckpt, shapes=val)
+def take_snapshot(ckpt: Checkpoint, val: ShapeSet | None, data: ShapeSet | None = None,
+                  names: tuple[str, ...] = ()) -> RunSnapshot:
+    """Build the session from `ckpt` (a copy, never a live model) and decode a few shapes.
+
+    The session offers the whole data set `data` (with its shape `names`) for exploring, or the
+    validation shapes `val` when `data` is None.
+    """
+    session = ExplorerSession.from_checkpoint(ckpt, shapes=val if data is None else data,
+                                              shape_names=names)
     recon = None
     if val is not None:
         grids = val.float_grids()[:RECONSTRUCTIONS]
         decoded = session.decode(session.encode(grids))
-        recon = Reconstructions(depth_images(grids[:, 0]), depth_images(decoded))
+        level, low = session.iso_level, session.inside_low
+        recon = Reconstructions(depth_images(grids[:, 0], level, low),
+                                depth_images(decoded, level, low))
     return RunSnapshot(ckpt, session, recon)
 
 
 def load_snapshot(path: str | Path) -> RunSnapshot:
-    """Load a checkpoint and regenerate its validation shapes (None when the data is gone)."""
+    """Load a checkpoint and regenerate its data set (none when the data is gone)."""
     ckpt = load_checkpoint(path)
     try:
-        _, val = load_shapes(ckpt.config).split(ckpt.config.val_fraction, ckpt.config.seed)
+        shapes, names = load_data(ckpt.config)
+        _, val = shapes.split(ckpt.config.val_fraction, ckpt.config.seed)
     except (ShapeExplorerError, OSError):
-        val = None
-    return take_snapshot(ckpt, val)
+        return take_snapshot(ckpt, None)
+    return take_snapshot(ckpt, val, shapes, names)
 
 
-def depth_images(grids: np.ndarray) -> np.ndarray:
-    """(K, D, D, D) grids -> (K, D, D) uint8: the occupied voxels seen along y, nearer brighter.
+def load_data(config: TrainConfig) -> tuple[ShapeSet, tuple[str, ...]]:
+    """A run's data set, and a name per shape: file paths for a folder, none for the built-in
+    solids."""
+    if config.is_builtin_data:
+        return load_shapes(config), ()
+    shapes, report = load_folder_with_report(config.data, config.resolution)
+    return shapes, report.files
+
+
+def depth_images(grids: np.ndarray, level: float = 0.5, inside_low: bool = False
+                 ) -> np.ndarray:
+    """(K, D, D, D) grids -> (K, D, D) uint8: the inside voxels (above ``level``, or below it
+    with ``inside_low`` for signed distances) seen along y, nearer brighter.
 
     Image rows run along z (up), columns along x; empty rays are black.
     """
-    occupied = np.asarray(grids) > 0.5
+    grids = np.asarray(grids)
+    occupied = grids < level if inside_low else grids > level
     depth = occupied.shape[2]
     first = occupied.argmax(axis=2)
     shade = 255 * (1.0 - 0.7 * first / max(depth - 1, 1))

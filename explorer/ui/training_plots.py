@@ -1,5 +1,9 @@
 """Live training plots: losses, IoU and latent statistics per epoch, drawn from the run's history.
 
+Categorical models show their own statistics in the latent plots (mean entropy, perplexity and
+mutual information per variable instead of mean(μ), Var(μ), log σ² and Var(μ_d)); the KL weight β
+and the Gumbel-softmax temperature τ per epoch share a schedule plot.
+
 The curves are set from the history (the Trainer's list of EpochReports) on every report; the
 only data kept here besides the curves is the per-batch loss the worker sends (about once a
 second), which no report holds.
@@ -16,7 +20,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from trainer.report import BatchProgress, EpochReport
-from trainer.stats import ACTIVE_UNIT_THRESHOLD
+from trainer.stats import ACTIVE_UNIT_THRESHOLD, ACTIVE_VARIABLE_NATS
 
 COLUMNS = 4
 TEXT, TARGET, BATCH = "#202020", "#555555", "#9ecae1"
@@ -39,6 +43,7 @@ class _Plot:
     log_y: bool = False
     target: float | None = None
     y_range: tuple[float, float] | None = None
+    legend: bool = True
 
 
 _PLOTS = (
@@ -59,7 +64,33 @@ _PLOTS = (
     _Plot("mean(log σ²)", "mean(log σ²)", (_Series("logvar_mean", "mean(log σ²)", "#1f77b4"),)),
     _Plot(f"Active units (Var(μ_d) > {ACTIVE_UNIT_THRESHOLD:g})", "units",
           (_Series("active_units", "active", "#2ca02c"),)),
+    _Plot("β (solid), τ (dashed) schedules", "value",
+          (_Series("beta", "β", "#8c564b"), _Series("temperature", "τ", "#e377c2", True)),
+          legend=False),
 )
+
+_CATEGORICAL_TITLES = {
+    "mu_mean": ("Mean entropy of q(z_k|y)", "nats"),
+    "mu_var": ("Mean perplexity (classes in use)", "classes"),
+    "logvar_mean": ("Mean information I(y; z_k)", "nats"),
+    "active_units": (f"Active variables (I > {ACTIVE_VARIABLE_NATS:g} nats)", "variables"),
+}
+"""For categorical models: the Gaussian latent plot -> what it shows instead."""
+
+
+def _values(history: Sequence[EpochReport], field: str, categorical: bool) -> np.ndarray:
+    """One value of a plot's series per report (NaN where the report has none)."""
+    if categorical and field == "mu_mean":
+        return np.array([r.entropy_mean for r in history], dtype=float)
+    if categorical and field in ("mu_var", "logvar_mean"):
+        per_var = "perplexity_per_var" if field == "mu_var" else "mutual_info_per_var"
+        return np.array([np.mean(getattr(r, per_var)) if getattr(r, per_var) else np.nan
+                         for r in history], dtype=float)
+    return np.array([getattr(r, field) for r in history], dtype=float)
+
+
+def _is_categorical(history: Sequence[EpochReport]) -> bool:
+    return bool(history) and bool(history[-1].mutual_info_per_var)
 
 
 def _dashed(color: str, width: float = 1.5) -> pg.QtGui.QPen:
@@ -104,26 +135,32 @@ class TrainingPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.plots: dict[str, pg.PlotWidget] = {}   # the first series' field -> its plot
+        self._targets: dict[str, pg.InfiniteLine] = {}
+        self._categorical = False
         self._plot_of: dict[pg.PlotWidget, tuple[pg.PlotDataItem, ...]] = {}
         grid = QGridLayout()
         grid.setSpacing(6)
         widgets = [self._add_plot(spec) for spec in _PLOTS]
+        *widgets, schedule = widgets        # the schedule plot sits beside the bar strip
         for i, widget in enumerate(widgets):
             grid.addWidget(widget, i // COLUMNS, i % COLUMNS)
         loss = widgets[0].getPlotItem()
         self.batch_curve = loss.plot(pen=pg.mkPen(BATCH, width=1), name="train (batches)")
         self.batch_curve.setZValue(-1)
-        self.active_plot = widgets[-1].getPlotItem()
+        self.active_plot = self.plots["active_units"].getPlotItem()
         self.latent_line = _target_line(0.0, "Q")
         self.active_plot.addItem(self.latent_line)
-        self.bar_plot = _new_plot(f"Var(μ_d) per dimension (red: ≤ {ACTIVE_UNIT_THRESHOLD:g}, "
-                                  "inactive)", "latent dimension d", "Var(μ_d)")
+        self.bar_plot = _new_plot("", "latent dimension d", "Var(μ_d)")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.bar_plot.addItem(self.bars)
-        self.bar_plot.addItem(_target_line(1.0, "target 1"))
+        self.bar_target = _target_line(1.0, "target 1")
+        self.bar_plot.addItem(self.bar_target)
+        self._set_mode(False)
         self.bar_plot.scene().sigMouseMoved.connect(self._on_hover_bars)
         rows = -(-len(widgets) // COLUMNS)
-        grid.addWidget(self.bar_plot, rows, 0, 1, COLUMNS)
+        grid.addWidget(self.bar_plot, rows, 0, 1, COLUMNS - 1)
+        grid.addWidget(schedule, rows, COLUMNS - 1)
         for row in range(rows):
             grid.setRowStretch(row, 3)
         grid.setRowStretch(rows, 2)
@@ -140,7 +177,7 @@ class TrainingPlots(QWidget):
     def _add_plot(self, spec: _Plot) -> pg.PlotWidget:
         widget = _new_plot(spec.title, "epoch", spec.y_label, spec.log_y)
         item = widget.getPlotItem()
-        if len(spec.series) > 1:
+        if len(spec.series) > 1 and spec.legend:
             item.addLegend(offset=(-8, 8), labelTextColor=TEXT, brush=(255, 255, 255, 200),
                            labelTextSize="8pt")
         item.setLogMode(y=spec.log_y)
@@ -152,10 +189,13 @@ class TrainingPlots(QWidget):
             self.curves[s.field] = curve
             curves.append(curve)
         if spec.target is not None:
-            item.addItem(_target_line(spec.target, f"target {spec.target:g}"))
+            self._targets[spec.series[0].field] = _target_line(spec.target,
+                                                               f"target {spec.target:g}")
+            item.addItem(self._targets[spec.series[0].field])
         if spec.y_range is not None:
             item.setYRange(*spec.y_range)
         self._plot_of[widget] = tuple(curves)
+        self.plots[spec.series[0].field] = widget
         widget.scene().sigMouseMoved.connect(
             lambda pos, w=widget: self._on_hover(w, pos))
         return widget
@@ -164,19 +204,52 @@ class TrainingPlots(QWidget):
     def show_history(self, history: Sequence[EpochReport]) -> None:
         """Set every curve from the run's reports (an empty history clears the plots)."""
         epochs = np.array([r.epoch for r in history], dtype=float)
+        self._set_mode(_is_categorical(history))
         for field, curve in self.curves.items():
-            curve.setData(epochs, np.array([getattr(r, field) for r in history], dtype=float))
+            values = _values(history, field, self._categorical)
+            if np.isnan(values).all():      # a statistic this model does not have
+                curve.setData([], [])
+            else:
+                curve.setData(epochs, values)
+        self.plots["beta"].setVisible(any(r.beta is not None or r.temperature is not None
+                                          for r in history))
         if not history:
             self.bars.setOpts(x=[], height=[], brushes=[])
             return
         last = history[-1]
-        var = np.asarray(last.mu_var_per_dim, dtype=float)
+        var = np.asarray(last.mutual_info_per_var if self._categorical else last.mu_var_per_dim,
+                         dtype=float)
+        active = ACTIVE_VARIABLE_NATS if self._categorical else ACTIVE_UNIT_THRESHOLD
         self.bars.setOpts(x=np.arange(len(var)), height=var, brushes=[
-            ACTIVE_BAR if v > ACTIVE_UNIT_THRESHOLD else INACTIVE_BAR for v in var])
+            ACTIVE_BAR if v > active else INACTIVE_BAR for v in var])
         self.bar_plot.setXRange(-0.6, len(var) - 0.4, padding=0)
         self.latent_line.setValue(last.latent_dim)
-        self.latent_line.label.setFormat(f"Q = {last.latent_dim}")
+        self.latent_line.label.setFormat(f"{'K' if self._categorical else 'Q'} = "
+                                         f"{last.latent_dim}")
         self.active_plot.setYRange(0, last.latent_dim * 1.1, padding=0)
+
+    def _set_mode(self, categorical: bool) -> None:
+        """Title the latent plots for Gaussian or categorical statistics."""
+        self._categorical = categorical
+        for field, (title, unit) in _CATEGORICAL_TITLES.items():
+            spec = next(p for p in _PLOTS if p.series[0].field == field)
+            item = self.plots[field].getPlotItem()
+            item.setTitle(title if categorical else spec.title, color=TEXT, size="10pt")
+            item.getAxis("left").setLabel(unit if categorical else spec.y_label, color=TEXT)
+        for line in self._targets.values():
+            line.setVisible(not categorical)
+        self.bar_target.setVisible(not categorical)
+        bars = self.bar_plot.getPlotItem()
+        if categorical:
+            bars.setTitle(f"I(y; z_k) per variable (red: ≤ {ACTIVE_VARIABLE_NATS:g} nats, "
+                          "inactive)", color=TEXT, size="10pt")
+        else:
+            bars.setTitle(f"Var(μ_d) per dimension (red: ≤ {ACTIVE_UNIT_THRESHOLD:g}, "
+                          "inactive)", color=TEXT, size="10pt")
+        bars.getAxis("left").setLabel("I(y; z_k) nats" if categorical else "Var(μ_d)",
+                                      color=TEXT)
+        bars.getAxis("bottom").setLabel("categorical variable k" if categorical
+                                        else "latent dimension d", color=TEXT)
 
     def add_batch_loss(self, progress: BatchProgress) -> None:
         """Append the loss of one batch to the live curve (the worker throttles these)."""
@@ -212,5 +285,9 @@ class TrainingPlots(QWidget):
             return
         x = self.bar_plot.getPlotItem().vb.mapSceneToView(pos).x()
         d = int(np.clip(round(x), 0, len(heights) - 1))
+        if self._categorical:
+            state = "active" if heights[d] > ACTIVE_VARIABLE_NATS else "inactive"
+            self.readout.setText(f"variable {d}:  I(y; z_k) {heights[d]:.4g} nats ({state})")
+            return
         state = "active" if heights[d] > ACTIVE_UNIT_THRESHOLD else "inactive"
         self.readout.setText(f"dimension {d}:  Var(μ_d) {heights[d]:.4g} ({state})")

@@ -2,27 +2,35 @@
 
 It owns the training thread. Worker signals are connected to methods of this widget, so they
 run on the GUI thread (PySide6 would run a lambda connected to them on the worker thread).
+
+A folder is imported when Start is pressed, on the training thread, behind a progress dialog
+whose Cancel stops the run before any training; the import report then opens beside the run.
+Importing on Start (rather than through a separate Import button) keeps one click to train and
+always reads the folder as it is now; the voxel cache makes a repeated import take seconds.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.ui.config_form import ConfigForm
+from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
 from explorer.ui.snapshot import RunSnapshot
 from explorer.ui.training_plots import TrainingPlots
 from explorer.ui.training_worker import TrainingRun
 from trainer.config import TrainConfig
+from trainer.data.folder import ImportReport
 from trainer.report import BatchProgress, EpochReport
 
 PANEL_WIDTH = 330
@@ -51,7 +59,9 @@ class TrainingView(QWidget):
         self.recon = ReconStrip()
         self.plots = TrainingPlots()
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
-        self._running = self._failed = False
+        self.import_progress: ImportProgressDialog | None = None  # the last import's dialogs
+        self.import_report: ImportReportDialog | None = None
+        self._running = self._failed = self._importing = False
         self._epochs = 0
         self._unplotted: tuple[EpochReport, ...] | None = None  # the newest history, until drawn
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_INTERVAL_MS)
@@ -86,8 +96,13 @@ class TrainingView(QWidget):
         left.addWidget(self.status)
         left.addWidget(recon)
         left.addStretch(1)
+        scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
+        scroll.setWidget(panel)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFixedWidth(PANEL_WIDTH + scroll.verticalScrollBar().sizeHint().width())
         layout = QHBoxLayout(self)
-        layout.addWidget(panel)
+        layout.addWidget(scroll)
         layout.addWidget(self.plots, 1)
 
     # --- state ----------------------------------------------------------------------------------
@@ -136,6 +151,8 @@ class TrainingView(QWidget):
         self._run = TrainingRun(config)
         worker = self._run.worker
         worker.status.connect(self._on_status)
+        worker.import_progressed.connect(self._on_import_progress)
+        worker.imported.connect(self._on_imported)
         worker.progressed.connect(self._on_progress)
         worker.reported.connect(self._on_reported)
         worker.snapshot.connect(self._on_snapshot)
@@ -146,13 +163,24 @@ class TrainingView(QWidget):
         self.pause_button.setText("Pause")
         self._update_controls()
         self.running_changed.emit(True)
+        if not config.is_builtin_data:
+            self._show_import_progress(config)
+
+    def _show_import_progress(self, config: TrainConfig) -> None:
+        if self.import_progress is not None:
+            self.import_progress.deleteLater()
+        self.import_progress = ImportProgressDialog(config.data, config.resolution, self)
+        self.import_progress.cancelRequested.connect(self.stop)
+        self.import_progress.open()
+        self._importing = True
+        self.status.setText(f"Importing shapes from {config.data} ...")
 
     @Slot()
     def stop(self) -> None:
         """Ask the run to stop after the current batch; the thread then ends by itself."""
         if self._running and self._run is not None:
             self._run.worker.stop()
-            self.status.setText("Stopping...")
+            self.status.setText("Cancelling the import..." if self._importing else "Stopping...")
             self.pause_button.setEnabled(False)
             self.stop_button.setEnabled(False)
 
@@ -184,6 +212,27 @@ class TrainingView(QWidget):
     def _on_status(self, text: str) -> None:
         self.status.setText(text)
 
+    @Slot(int, int, str)
+    def _on_import_progress(self, done: int, total: int, name: str) -> None:
+        if self._importing and self.import_progress is not None:
+            self.import_progress.set_progress(done, total, name)
+            self.progress.setValue(round(done / max(total, 1) * PROGRESS_STEPS))
+            self.progress.setFormat(f"Importing · file {done}/{total}")
+
+    @Slot(object)
+    def _on_imported(self, report: ImportReport) -> None:
+        self._close_import_progress()
+        if self.import_report is not None:
+            self.import_report.close()
+            self.import_report.deleteLater()
+        self.import_report = ImportReportDialog(report, self)
+        self.import_report.show()
+
+    def _close_import_progress(self) -> None:
+        if self._importing and self.import_progress is not None:
+            self.import_progress.finish()
+        self._importing = False
+
     @Slot(object)
     def _on_progress(self, progress: BatchProgress) -> None:
         self._show_progress(progress)
@@ -214,14 +263,20 @@ class TrainingView(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        self._close_import_progress()
         self._failed = True
         self.status.setText(f"Failed: {message}")
         self.error.emit(message)
 
     @Slot(bool)
     def _on_ended(self, finished: bool) -> None:
-        if not self._failed:
+        if self._importing and not self._failed:  # stopped before the import was done
+            self.status.setText("Import cancelled: nothing was trained.")
+        elif not self._failed:
             self.status.setText("Finished." if finished else "Stopped.")
+        if self._importing:
+            self._show_progress(None)
+            self._close_import_progress()
         self._running = False
         self._plot_timer.stop()
         self._plot()

@@ -3,8 +3,12 @@
 The worker lives on its own thread and re-emits the Trainer's callbacks as signals carrying
 plain data (BatchProgress, the history as a tuple of EpochReports, text). Once per epoch it also
 sends a RunSnapshot built on its thread from a copy of the weights, so the GUI never touches
-the live model. `pause`, `resume` and `stop` are called directly from the GUI thread: the
-worker's thread is busy in `Trainer.run`, so it could not take them as queued slots.
+the live model. A folder is imported on the same thread first (``import_progressed``, then
+``imported`` with the ImportReport); a stop request cancels the import before its next file.
+`pause`, `resume` and `stop` are called directly from the GUI thread: the worker's thread is
+busy in `Trainer.run`, so it could not take them as queued slots. The thread and its compute
+threads run at a lower OS priority than the GUI, which stays responsive while training uses
+every core (trainer/thread_priority.py).
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_shapes
 from trainer.loop import Trainer
 from trainer.report import BatchProgress, EpochReport
+from trainer.thread_priority import lower_current_thread_priority
 
 PROGRESS_INTERVAL_S = 1.0  # every GUI repaint costs the training threads CPU: ~1/s is cheap
-IMPORT_REPORT_LINES = 5
+IMPORT_PROGRESS_INTERVAL_S = 0.1  # no training competes during an import
 
 
 class TrainingWorker(QObject):
     """Prepares the data and runs one training run when its thread starts."""
 
     status = Signal(str)
+    import_progressed = Signal(int, int, str)  # files done, total, current file
+    imported = Signal(object)  # ImportReport, once a folder import succeeded
     progressed = Signal(object)  # BatchProgress, at most every PROGRESS_INTERVAL_S
     reported = Signal(object)  # tuple[EpochReport, ...]: the run's whole history so far
     snapshot = Signal(object)  # RunSnapshot of the epoch just reported
@@ -44,6 +51,8 @@ class TrainingWorker(QObject):
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._last_progress = 0.0  # when the last progress signal went out
+        self._data: ShapeSet | None = None
+        self._names: tuple[str, ...] = ()
         self._val: ShapeSet | None = None
 
     # --- control, from any thread ---------------------------------------------------------------
@@ -65,6 +74,7 @@ class TrainingWorker(QObject):
     # --- on the worker thread -------------------------------------------------------------------
     @Slot()
     def run(self) -> None:
+        lower_current_thread_priority()  # before the first torch op starts the OpenMP team
         finished = False
         try:
             finished = self._train()
@@ -79,6 +89,7 @@ class TrainingWorker(QObject):
         shapes = self._load_data()
         if shapes is None:
             return False
+        self._data = shapes
         train, self._val = shapes.split(cfg.val_fraction, cfg.seed)
         self.status.emit(f"Training on {len(train)} shapes, validating on {len(self._val)} ...")
         trainer = Trainer(cfg, train, self._val, on_report=self._on_report,
@@ -102,21 +113,22 @@ class TrainingWorker(QObject):
                                                      cancel=self._stop.is_set)
         except ImportCancelled:
             return None
-        self.status.emit(report.summary(max_listed=IMPORT_REPORT_LINES))
+        self._names = report.files
+        self.imported.emit(report)
         return shapes
 
     def _on_import(self, done: int, total: int, name: str) -> None:
-        if self._due(done == total):
-            self.status.emit(f"Importing shapes: {done}/{total} {name}")
+        if self._due(done == total, IMPORT_PROGRESS_INTERVAL_S):
+            self.import_progressed.emit(done, total, name)
 
     def _on_progress(self, progress: BatchProgress) -> None:
         if self._due(progress.batch == progress.batches):
             self.progressed.emit(progress)
 
-    def _due(self, last: bool) -> bool:
-        """Throttle: True for the last step and at most every PROGRESS_INTERVAL_S otherwise."""
+    def _due(self, last: bool, interval: float = PROGRESS_INTERVAL_S) -> bool:
+        """Throttle: True for the last step and at most every `interval` seconds otherwise."""
         now = time.monotonic()
-        if last or now - self._last_progress >= PROGRESS_INTERVAL_S:
+        if last or now - self._last_progress >= interval:
             self._last_progress = now
             return True
         return False
@@ -124,7 +136,8 @@ class TrainingWorker(QObject):
     def _on_report(self, report: EpochReport) -> None:
         assert self._trainer is not None
         self.reported.emit(tuple(self._trainer.history))
-        self.snapshot.emit(take_snapshot(self._trainer.checkpoint(), self._val))
+        self.snapshot.emit(take_snapshot(self._trainer.checkpoint(), self._val, self._data,
+                                         self._names))
 
 
 class TrainingRun(QObject):

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage, QOpenGLContext
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export, explore_view
 from explorer.ui.explore_gallery import GALLERY_SIZE
-from explorer.ui.explore_sequence import VALIDATION
+from explorer.ui.explore_sequence import DATASET
 from explorer.ui.explore_sliders import LatentSliders
 from explorer.ui.explore_view import NO_MODEL_HINT, ExploreView
 from trainer.config import TrainConfig
@@ -141,18 +141,23 @@ def test_interpolation_fills_k_frames_and_plays(qtbot, view: ExploreView) -> Non
     assert not panel._timer.isActive()
 
 
-def test_interpolation_from_a_validation_shape_encodes_it(qtbot, view: ExploreView) -> None:
-    panel = view.sequence
-    panel.start.source.setCurrentText(VALIDATION)
-    panel.start.class_name.setCurrentIndex(2)
+def test_interpolation_from_a_data_set_shape_encodes_it(qtbot, view: ExploreView) -> None:
+    panel, picker = view.sequence, view.sequence.start
+    picker.source.setCurrentText(DATASET)
+    picker.class_name.setCurrentIndex(2)
+    shapes = view.session.shapes
+    members = np.flatnonzero(shapes.labels == 2)
+    assert picker.index.suffix() == f" of {len(members)}"
+    assert picker.name.text() == f"{shapes.class_names[2]} #1"
+    qtbot.waitUntil(lambda: picker.preview.pixmap() is not None
+                    and not picker.preview.pixmap().isNull(), timeout=WAIT_MS)
     panel.steps.setValue(3)
     panel.interpolate_button.click()
     qtbot.waitUntil(lambda: panel.filmstrip.count() == 3, timeout=WAIT_MS)
-    shapes = view.session.shapes
-    grid = shapes.grids[np.flatnonzero(shapes.labels == 2)[0]].astype(np.float32)
+    grid = shapes.grids[members[0]].astype(np.float32)
     mu = view.session.encode(grid[None])[0]
     np.testing.assert_allclose(view.frames[0].code, mu, atol=1e-5)
-    panel.start.show_button.click()
+    picker.show_button.click()
     qtbot.waitUntil(lambda: np.allclose(view.sliders.code(), mu, atol=1e-5), timeout=WAIT_MS)
 
 

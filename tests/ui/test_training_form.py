@@ -47,3 +47,45 @@ def test_invalid_values_are_refused_inline_and_start_nothing(window, fill, qtbot
     assert view.form_error.text() == ""
     assert view.start_button.isEnabled()
     assert view.form.config().data == "/some/folder"
+
+
+def test_model_family_settings_make_the_config(window, qtbot) -> None:
+    form = window.training.form
+    assert form.family.isHidden() and "gaussian, occupancy, no noise" in form.family_summary.text()
+    qtbot.mouseClick(form.family_toggle, Qt.MouseButton.LeftButton)
+    family = form.family
+    assert family.isVisible()
+    assert not family.fields["categorical_classes"].isEnabled()
+    family.combos["latent"].setCurrentText("categorical")
+    assert family.fields["categorical_classes"].isEnabled()
+    assert family.straight_through.isEnabled()
+    family.fields["categorical_classes"].clear()
+    qtbot.keyClicks(family.fields["categorical_classes"], "5")
+    qtbot.mouseClick(family.straight_through, Qt.MouseButton.LeftButton)
+    family.combos["beta_schedule"].setCurrentText("linear")
+    assert family.fields["warmup_epochs"].isEnabled()
+    assert not family.fields["beta_cycles"].isEnabled()
+    config = form.config()
+    assert config.latent == "categorical" and config.categorical_classes == 5
+    assert config.straight_through and config.beta_schedule == "linear"
+    assert "categorical" in form.family_summary.text()
+
+
+def test_signed_distance_grids_lock_the_likelihood_and_refuse_flip_noise(window) -> None:
+    form = window.training.form
+    family = form.family
+    family.combos["noise"].setCurrentText("flip")
+    family.combos["grid"].setCurrentText("sdf")
+    assert form.likelihood.currentText() == "gaussian" and not form.likelihood.isEnabled()
+    assert family.combos["noise"].currentText() == "gaussian"
+    flip = family.combos["noise"].model().item(family.combos["noise"].findText("flip"))
+    assert not flip.isEnabled()
+    assert family.fields["sdf_truncation"].isEnabled()
+    config = form.config()
+    assert (config.grid, config.likelihood, config.noise) == ("sdf", "gaussian", "gaussian")
+    assert window.training.start_button.isEnabled()
+
+    family.combos["grid"].setCurrentText("occupancy")
+    assert form.likelihood.isEnabled() and flip.isEnabled()
+    family.fields["noise_level"].setText("2")
+    assert "noise_level must be strictly between 0 and 1" in window.training.form_error.text()

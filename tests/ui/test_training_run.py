@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import threading
 import time
 
 import numpy as np
@@ -15,6 +18,7 @@ from trainer import loop
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.objective import LossTerms
+from trainer.thread_priority import BACKGROUND_NICE_INCREMENT, MAX_NICE
 
 WAIT_MS = 30_000
 TINY = {"resolution": 16, "dataset_size": 80, "latent_dim": 4, "batch_size": 8, "lr": "0.005",
@@ -92,6 +96,21 @@ def test_a_run_that_finishes_hands_its_model_to_explore(window, start, qtbot) ->
     recon = window.snapshot.reconstructions
     assert recon.inputs.shape == recon.outputs.shape == (6, 16, 16)
     assert window.training.recon.tiles[0][0].pixmap() is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_training_runs_at_a_lower_priority_than_the_gui(window, start, qtbot) -> None:
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    start(epochs=200)
+    worker_nice: list[int] = []
+    window.training._run.worker.progressed.connect(   # runs on the worker's thread
+        lambda _: worker_nice.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())),
+        Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: bool(worker_nice), timeout=WAIT_MS)
+    window.training.stop()
+    qtbot.waitUntil(lambda: not window.training.is_running(), timeout=WAIT_MS)
+    assert worker_nice[0] == min(gui + BACKGROUND_NICE_INCREMENT, MAX_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
 
 
 def test_closing_mid_training_asks_to_save_then_joins_the_thread(window, start, dialogs, qtbot,

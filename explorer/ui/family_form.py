@@ -1,0 +1,134 @@
+"""The "Model family" settings of the run form: grid kind, input noise, latents, KL schedule.
+
+Fields that do not apply to the current choices are disabled (the classes and temperatures
+without categorical latents, the warm-up without a linear schedule, ...), and choices that cannot
+go together are not offered: signed-distance grids take no flip/dropout noise. TrainConfig
+still validates every value and its message names the first bad one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QWidget,
+)
+
+from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, TrainConfig
+from trainer.errors import ConfigError
+
+_HELP = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
+_COMBOS = {"grid": ("Grid", GRIDS), "noise": ("Input noise", NOISE_MODELS),
+           "latent": ("Latent", LATENTS), "beta_schedule": ("β schedule", BETA_SCHEDULES)}
+_TEXT = {"sdf_truncation": "SDF truncation (voxels)", "noise_level": "Noise level p",
+         "categorical_classes": "Classes C", "temperature": "Temperature τ₀",
+         "temperature_min": "Minimum τ", "temperature_decay": "τ decay per step",
+         "warmup_epochs": "Warm-up epochs", "beta_cycles": "β cycles",
+         "free_bits": "Free bits (nats/dim)"}
+_OCCUPANCY_ONLY_NOISE = ("flip", "dropout")
+
+
+class ModelFamilyBox(QGroupBox):
+    """Edits the model-family fields of a TrainConfig; ``changed`` fires on every edit and
+    ``gridChanged(grid)`` when the grid kind changes (the form then locks the likelihood)."""
+
+    changed = Signal()
+    gridChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Model family", parent)
+        self.combos = {name: QComboBox() for name in _COMBOS}
+        for name, (_, items) in _COMBOS.items():
+            self.combos[name].addItems(list(items))
+        self.fields = {name: QLineEdit() for name in _TEXT}
+        self.straight_through = QCheckBox("Straight-through")
+        layout = QFormLayout(self)
+        rows = (("grid", "sdf_truncation"), ("noise", "noise_level"),
+                ("latent", "categorical_classes", "temperature", "temperature_min",
+                 "temperature_decay", "straight_through"),
+                ("beta_schedule", "warmup_epochs", "beta_cycles", "free_bits"))
+        for name in (n for group in rows for n in group):
+            if name == "straight_through":
+                layout.addRow("", self.straight_through)
+            elif name in _COMBOS:
+                layout.addRow(_COMBOS[name][0], self.combos[name])
+            else:
+                layout.addRow(_TEXT[name], self.fields[name])
+        for name, widget in (*self.combos.items(), *self.fields.items(),
+                             ("straight_through", self.straight_through)):
+            widget.setToolTip(f"{_HELP[name]} (default {getattr(TrainConfig(), name)})")
+        for combo in self.combos.values():
+            combo.currentIndexChanged.connect(self._on_choice)
+        for field in self.fields.values():
+            field.textChanged.connect(self.changed)
+        self.straight_through.toggled.connect(self.changed)
+        self._editable = True
+        self.set_config(TrainConfig())
+
+    def values(self) -> dict[str, object]:
+        """The fields as TrainConfig overrides; raises ConfigError for text that is no number."""
+        values: dict[str, object] = {n: c.currentText() for n, c in self.combos.items()}
+        defaults = TrainConfig()
+        for name, field in self.fields.items():
+            kind = type(getattr(defaults, name))
+            try:
+                values[name] = kind(field.text().strip())
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                raise ConfigError(f"{_TEXT[name]} must be {what}, "
+                                  f"got {field.text().strip()!r}") from None
+        values["straight_through"] = self.straight_through.isChecked()
+        return values
+
+    def set_config(self, config: TrainConfig) -> None:
+        for name, combo in self.combos.items():
+            combo.blockSignals(True)
+            combo.setCurrentText(getattr(config, name))
+            combo.blockSignals(False)
+        for name, field in self.fields.items():
+            field.setText(f"{getattr(config, name):g}")
+        self.straight_through.setChecked(config.straight_through)
+        self._apply_rules()
+
+    def set_editable(self, editable: bool) -> None:
+        self._editable = editable
+        self._apply_rules()
+
+    def _on_choice(self) -> None:
+        self._apply_rules()
+        if self.sender() is self.combos["grid"]:
+            self.gridChanged.emit(self.combos["grid"].currentText())
+        self.changed.emit()
+
+    def _apply_rules(self) -> None:
+        """Enable what applies to the current choices; hide noise models the grid cannot take."""
+        sdf = self.combos["grid"].currentText() == "sdf"
+        noise = self.combos["noise"]
+        model = noise.model()
+        assert isinstance(model, QStandardItemModel)
+        for row, name in enumerate(NOISE_MODELS):
+            item = model.item(row)
+            allowed = not (sdf and name in _OCCUPANCY_ONLY_NOISE)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEnabled if allowed
+                          else item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+        if sdf and noise.currentText() in _OCCUPANCY_ONLY_NOISE:
+            noise.setCurrentText("gaussian")
+        categorical = self.combos["latent"].currentText() == "categorical"
+        schedule = self.combos["beta_schedule"].currentText()
+        applies = {"sdf_truncation": sdf, "noise_level": noise.currentText() != "none",
+                   "categorical_classes": categorical, "temperature": categorical,
+                   "temperature_min": categorical, "temperature_decay": categorical,
+                   "warmup_epochs": schedule == "linear", "beta_cycles": schedule == "cyclical",
+                   "free_bits": True}
+        for name, field in self.fields.items():
+            field.setEnabled(self._editable and applies[name])
+        self.straight_through.setEnabled(self._editable and categorical)
+        for combo in self.combos.values():
+            combo.setEnabled(self._editable)

@@ -1,0 +1,51 @@
+"""The 3D view draws the worker's marching-cubes normals; the GUI thread never recomputes them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+
+from explorer.meshing import mesh_from_grid
+from explorer.ui.mesh_view import MeshView
+
+
+def _sphere_grid(size: int = 16) -> np.ndarray:
+    axis = (np.arange(size) + 0.5) / size
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    return (np.sqrt((x - 0.5) ** 2 + (y - 0.5) ** 2 + (z - 0.5) ** 2) < 0.35).astype(np.float32)
+
+
+def test_the_worker_mesh_carries_outward_unit_normals() -> None:
+    mesh = mesh_from_grid(_sphere_grid())
+    normals = np.asarray(mesh.vertex_normals)
+    assert normals.shape == mesh.vertices.shape
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-3)
+    assert (np.einsum("ij,ij->i", normals, mesh.vertices - 0.5) > 0).mean() > 0.99
+
+
+def test_the_view_draws_the_given_normals_without_recomputing(qtbot, monkeypatch) -> None:
+    def recompute(*_args, **_kwargs):
+        raise AssertionError("normals recomputed on the GUI thread")
+
+    monkeypatch.setattr(gl.MeshData, "faceNormals", recompute)
+    view = MeshView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    mesh = mesh_from_grid(_sphere_grid())
+    view.show_mesh(mesh)
+    image = view.grab_image()          # paints: the GL item parses the mesh data now
+    assert not image.isNull()
+    item = view.mesh_item
+    np.testing.assert_allclose(item.normals, mesh.vertex_normals, rtol=1e-5)
+    assert item.normals.dtype == np.float32
+    assert view.vertices() is not None and len(view.vertices()) == len(mesh.vertices)
+
+
+def test_a_grid_without_surface_hides_the_mesh(qtbot) -> None:
+    view = MeshView()
+    qtbot.addWidget(view)
+    view.show_mesh(mesh_from_grid(np.zeros((8, 8, 8), np.float32)), "nothing here")
+    assert view.vertices() is None
+    assert view.status.text() == "nothing here"
+

@@ -1,0 +1,71 @@
+"""The training plots: the β/τ schedule curves and the categorical latent statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.ui.training_plots import TrainingPlots
+from trainer.report import EpochReport
+
+
+def report(epoch: int, **values: object) -> EpochReport:
+    base = dict(epoch=epoch, train_loss=10.0, train_recon=9.0, train_kl=1.0, val_loss=11.0,
+                val_recon=10.0, val_kl=1.0, val_iou=0.5, val_hamming=0.1, mu_mean=0.1,
+                mu_var=0.9, logvar_mean=-1.0, mu_mean_per_dim=(0.1, 0.1),
+                mu_var_per_dim=(0.9, 0.001), active_units=1, latent_dim=2, lr=1e-3,
+                samples_per_s=100.0, elapsed_s=1.0)
+    return EpochReport(**{**base, **values})
+
+
+@pytest.fixture
+def plots(qtbot) -> TrainingPlots:
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_beta_and_temperature_per_epoch_are_plotted(plots) -> None:
+    plots.show_history([report(1)])
+    assert not plots.plots["beta"].isVisible()          # old reports: nothing to show
+    history = [report(e, beta=b) for e, b in ((1, 0.0), (2, 0.5), (3, 1.0))]
+    plots.show_history(history)
+    assert plots.plots["beta"].isVisible()
+    x, y = plots.curves["beta"].getOriginalDataset()
+    np.testing.assert_array_equal(x, [1, 2, 3])
+    np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+    tau = plots.curves["temperature"].getOriginalDataset()[1]
+    assert tau is None or len(tau) == 0                 # no τ: no curve
+
+    categorical = dict(mu_mean=None, mu_var=None, logvar_mean=None, mu_mean_per_dim=(),
+                       mu_var_per_dim=(), entropy_mean=1.2,
+                       perplexity_per_var=(3.0, 1.0), mutual_info_per_var=(0.4, 0.001))
+    plots.show_history([report(1, beta=1.0, temperature=2.0, **categorical),
+                        report(2, beta=1.0, temperature=1.5, **categorical)])
+    np.testing.assert_array_equal(plots.curves["temperature"].getOriginalDataset()[1],
+                                  [2.0, 1.5])
+
+
+def test_categorical_reports_switch_the_latent_plots_to_entropy_and_perplexity(plots) -> None:
+    plots.show_history([report(1)])
+    assert "mean(μ)" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
+    categorical = dict(mu_mean=None, mu_var=None, logvar_mean=None, mu_mean_per_dim=(),
+                       mu_var_per_dim=(), temperature=1.0, beta=1.0)
+    history = [report(1, entropy_mean=1.0, perplexity_per_var=(3.0, 2.0),
+                      mutual_info_per_var=(0.4, 0.001), **categorical),
+               report(2, entropy_mean=0.5, perplexity_per_var=(2.0, 1.0),
+                      mutual_info_per_var=(0.6, 0.002), **categorical)]
+    plots.show_history(history)
+    assert "entropy" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
+    assert "perplexity" in plots.plots["mu_var"].getPlotItem().titleLabel.text
+    np.testing.assert_array_equal(plots.curves["mu_mean"].getOriginalDataset()[1], [1.0, 0.5])
+    np.testing.assert_array_equal(plots.curves["mu_var"].getOriginalDataset()[1], [2.5, 1.5])
+    np.testing.assert_allclose(plots.curves["logvar_mean"].getOriginalDataset()[1],
+                               [0.2005, 0.301])
+    np.testing.assert_array_equal(plots.bars.opts["height"], [0.6, 0.002])
+    assert "I(y; z_k)" in plots.bar_plot.getPlotItem().titleLabel.text
+
+    plots.show_history([report(1)])                     # back to a Gaussian model
+    assert "mean(μ)" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
+    np.testing.assert_array_equal(plots.bars.opts["height"], [0.9, 0.001])
