@@ -5,12 +5,16 @@ Usage (the GUI part needs a display; the core part runs anywhere):
     xvfb-run -a python benchmarks/slider_latency.py [CHECKPOINT] [--resolution 32] [--moves 60]
 
 Without a checkpoint a model of the default architecture is trained briefly at --resolution
-first (a minute at 32^3, a few at 64^3). Every figure is measured twice, with eager decoding and
-with the compiled decoder (explorer/fast_decode.py, after its background compile finished):
-the median and p95 of one decode, of one marching cubes, of the two together (Qt-free), and of
-the full path in the GUI: a latent slider moved -> the worker decodes and meshes -> the 3D view
-holds the new mesh. Then a 60 Hz drag: how many of the moves were decoded (latest wins) and how
-long the last one took to show.
+first (a minute). Decode time does not depend on the weights, meshing time does: for a model
+trained too little to give surfaces (any 64^3 model trained in minutes here), pass
+``--grids-from`` a trained 32^3 checkpoint and its grids, upsampled, are meshed.
+
+Every figure is measured twice, with eager decoding and with the compiled decoder
+(explorer/fast_decode.py, after its background compile finished): the median and p95 of one
+decode, of one marching cubes, of the two together (Qt-free), and of the full path in the GUI:
+a latent slider moved -> the worker decodes and meshes -> the 3D view holds the new mesh. Then
+a 60 Hz drag: how many of the moves were decoded (latest wins) and how long the last one took
+to show.
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ from trainer.loop import Trainer  # noqa: E402
 from trainer.perf import tune_allocator  # noqa: E402
 
 TARGET_MS = {32: 4.0, 64: 20.0}
-QUICK_RUN = {16: (320, 2), 32: (320, 2), 64: (480, 4)}
-"""Procedural shapes and epochs of the model trained when no checkpoint is given."""
+QUICK_RUN = {16: (320, 2), 32: (320, 2), 64: (160, 1)}
+"""Procedural shapes and epochs of the model trained when no checkpoint is given (at 64^3 too
+briefly to give surfaces: use --grids-from)."""
 GALLERY_BATCH = 12
 MODES = ("eager", "compiled")
 
@@ -96,9 +101,25 @@ def slider_codes(session: ExplorerSession, count: int) -> tuple[np.ndarray, int]
     return traverse(base, dim, values), dim
 
 
-def core(session: ExplorerSession, mode: str, repeats: int) -> None:
-    codes, _ = slider_codes(session, repeats + 2)
-    grids = [session.decode(c) for c in codes]
+def upsampled(source: ExplorerSession, codes: np.ndarray, resolution: int) -> list[np.ndarray]:
+    """``source``'s grids of ``codes``, trilinearly upsampled to ``resolution``: the smooth
+    surfaces a trained decoder gives, for meshing timings with an untrained model."""
+    import torch
+
+    grids = torch.from_numpy(source.decode(codes))[:, None]
+    fine = torch.nn.functional.interpolate(grids, size=(resolution,) * 3, mode="trilinear")
+    return list(fine[:, 0].numpy())
+
+
+def core(session: ExplorerSession, mode: str, repeats: int,
+         grids_from: ExplorerSession | None) -> None:
+    codes, _ = slider_codes(grids_from or session, repeats + 2)
+    if grids_from is None:
+        grids = [session.decode(c) for c in codes]
+    else:
+        grids = upsampled(grids_from, codes, session.resolution)
+        print(f"[{mode}] meshing grids decoded by the {grids_from.resolution}^3 model and "
+              f"upsampled to {session.resolution}^3")
     faces = [len(m.faces) if (m := mesh_from_grid(g)) is not None else 0 for g in grids]
     print(f"[{mode}] meshes of the slider codes: median {int(np.median(faces))} faces, "
           f"{sum(f == 0 for f in faces)} without a surface")
@@ -108,7 +129,7 @@ def core(session: ExplorerSession, mode: str, repeats: int) -> None:
            timed(lambda i: session.decode(gallery), max(repeats // 4, 5)))
     report(f"[{mode}] marching cubes", timed(lambda i: mesh_from_grid(grids[i]), repeats))
     report(f"[{mode}] decode + marching cubes (Qt-free)",
-           timed(lambda i: mesh_from_grid(session.decode(codes[i])), repeats))
+           timed(lambda i: (session.decode(codes[i]), mesh_from_grid(grids[i])), repeats))
 
 
 def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
@@ -195,6 +216,9 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=32, choices=sorted(QUICK_RUN),
                         help="resolution of the model trained when no checkpoint is given")
     parser.add_argument("--moves", type=int, default=60, help="slider moves to time")
+    parser.add_argument("--grids-from", metavar="CHECKPOINT",
+                        help="mesh the grids of this trained lower-resolution model, upsampled, "
+                             "instead of the model's own (for an untrained model; skips the GUI)")
     args = parser.parse_args()
     tune_allocator()
     if args.checkpoint:
@@ -211,10 +235,13 @@ def main() -> None:
           f"{torch.get_num_threads()}, {os.cpu_count()} CPUs"
           + (f"; target median <= {target:.0f} ms" if target else ""))
     os.environ[fast_decode.ENV_SWITCH] = "1"
+    grids_from = ExplorerSession.from_checkpoint(args.grids_from) if args.grids_from else None
     sessions = {mode: session_for(ckpt, mode) for mode in MODES}
     for mode, session in sessions.items():
-        core(session, mode, args.moves)
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        core(session, mode, args.moves, grids_from)
+    if grids_from is not None:
+        print("GUI latency skipped: the model's own grids are not what is meshed above")
+    elif os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         gui(iter(sessions.items()), args.moves)
     else:
         print("no display: GUI latency skipped (run under xvfb-run -a)")

@@ -1,9 +1,10 @@
 """Training throughput: the project's Trainer vs a plain PyTorch baseline, same network and loss.
 
-Each side runs in its own fresh subprocess (the allocator setting is process-wide), one after
-the other, on the same procedural data. Prints samples/s, peak resident memory and the ratio.
+Each side runs in its own fresh subprocess (the allocator setting is process-wide), alternating
+(baseline, project, project, baseline, ...) on the same procedural data. Prints samples/s and
+peak resident memory per run, then the best of each side and their ratio.
 
-    python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--seconds 40]
+    python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -90,23 +91,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="runs per side, alternating; the best of each side is compared "
+                             "(robust to other load on the machine)")
     parser.add_argument("--worker", choices=("baseline", "project"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args.worker, args)
         return
-    results = {}
-    for kind in ("baseline", "project"):
-        cmd = [sys.executable, __file__, "--worker", kind, "--resolution", str(args.resolution),
-               "--batch-size", str(args.batch_size), "--seconds", str(args.seconds)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        results[kind] = json.loads(out.strip().splitlines()[-1])
-        r = results[kind]
-        print(f"{kind:8} {args.resolution}^3 batch {args.batch_size}: "
-              f"{r['samples_per_s']:7.1f} samples/s, peak RSS {r['peak_rss_mb']:6.0f} MB")
-    ratio = results["project"]["samples_per_s"] / results["baseline"]["samples_per_s"]
-    print(f"ratio project/baseline: {ratio:.2f}x")
+    results: dict[str, list[dict]] = {"baseline": [], "project": []}
+    for i in range(args.rounds):
+        for kind in ("baseline", "project") if i % 2 == 0 else ("project", "baseline"):
+            cmd = [sys.executable, __file__, "--worker", kind, "--resolution",
+                   str(args.resolution), "--batch-size", str(args.batch_size), "--seconds",
+                   str(args.seconds)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            results[kind].append(r)
+            print(f"round {i + 1} {kind:8} {args.resolution}^3 batch {args.batch_size}: "
+                  f"{r['samples_per_s']:7.1f} samples/s, peak RSS {r['peak_rss_mb']:6.0f} MB",
+                  flush=True)
+    best = {kind: max(r["samples_per_s"] for r in runs) for kind, runs in results.items()}
+    rss = {kind: max(r["peak_rss_mb"] for r in runs) for kind, runs in results.items()}
+    for kind in results:
+        print(f"{kind:8} best {best[kind]:7.1f} samples/s, peak RSS {rss[kind]:6.0f} MB")
+    print(f"ratio project/baseline (best of {args.rounds}): "
+          f"{best['project'] / best['baseline']:.2f}x")
 
 
 if __name__ == "__main__":

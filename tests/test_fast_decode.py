@@ -15,6 +15,7 @@ from trainer.config import TrainConfig
 from trainer.model import VAE
 
 COMPILE_TIMEOUT_S = 240
+COMPILED_CONV = "mkldnn::_convolution_pointwise"   # BatchNorm and activation folded in
 needs_toolchain = pytest.mark.skipif(
     fast_decode.missing_toolchain() is not None,
     reason=f"TorchInductor cannot build CPU kernels: {fast_decode.missing_toolchain()}")
@@ -44,7 +45,7 @@ def _codes(n: int) -> np.ndarray:
 
 
 @needs_toolchain
-def test_compiled_decoding_matches_eager_and_is_used_once_ready(monkeypatch):
+def test_compiled_decoding_matches_eager_and_is_used_once_ready():
     # Two models of one architecture (frozen weights must not leak from one to the other).
     sessions = {(1, 3): _session("bernoulli", seed=0), (1,): _session("gaussian", seed=1)}
     expected = {sizes: [s.decode(_codes(n)) for n in sizes] for sizes, s in sessions.items()}
@@ -54,13 +55,23 @@ def test_compiled_decoding_matches_eager_and_is_used_once_ready(monkeypatch):
         assert session.compiled.wait(COMPILE_TIMEOUT_S), "compiling took too long"
         assert session.compiled.error is None
         assert all(session.compiled.ready(n) for n in sizes)
-        monkeypatch.setattr(session, "_decode_eager", _forbidden)
         for n, grids in zip(sizes, expected[sizes], strict=True):
-            np.testing.assert_allclose(session.decode(_codes(n)), grids, rtol=1e-3, atol=1e-4)
-    np.testing.assert_allclose(sessions[(1,)].decode(_codes(1)[0]), expected[(1,)][0][0],
-                               rtol=1e-3, atol=1e-4)   # a single code (Q,) gives one grid
-    with pytest.raises(AssertionError, match="eager"):
-        sessions[(1, 3)].decode(_codes(2))  # a batch size that was not compiled decodes eagerly
+            decoded, convolutions = _decode_profiled(session, _codes(n))
+            assert convolutions == {COMPILED_CONV}
+            np.testing.assert_allclose(decoded, grids, rtol=1e-3, atol=1e-4)
+    # One code (Q,), a stride-0 row after np.atleast_2d, still runs the compiled kernels.
+    decoded, convolutions = _decode_profiled(sessions[(1,)], _codes(1)[0])
+    assert convolutions == {COMPILED_CONV}
+    np.testing.assert_allclose(decoded, expected[(1,)][0][0], rtol=1e-3, atol=1e-4)
+    # A batch size that was not compiled decodes eagerly.
+    assert COMPILED_CONV not in _decode_profiled(sessions[(1,)], _codes(2))[1]
+
+
+def test_the_tap_sum_output_layer_computes_the_convolution():
+    conv = torch.nn.Conv3d(5, 1, 3, padding=1)
+    x = torch.randn(2, 5, 6, 7, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(fast_decode._TapSum(conv)(x), conv(x), rtol=1e-5, atol=1e-5)
 
 
 def test_a_failing_compile_is_logged_once_and_decoding_stays_eager(monkeypatch, caplog):
@@ -96,8 +107,11 @@ def test_compilation_can_be_switched_off(monkeypatch):
     assert session.compiled is None
 
 
-def _forbidden(*args, **kwargs):
-    raise AssertionError("eager decoding was used")
+def _decode_profiled(session: ExplorerSession, codes: np.ndarray) -> tuple[np.ndarray, set[str]]:
+    """Decode ``codes``; also return the names of the convolution operators that ran."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        grids = session.decode(codes)
+    return grids, {event.key for event in prof.key_averages() if "conv" in event.key}
 
 
 def _crash(*args, **kwargs):
