@@ -53,16 +53,19 @@ def export_sequence(
 
 
 def export_grid(
-    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = 0.5
+    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = 0.5,
+    inside_low: bool = False,
 ) -> Path:
-    """Write a (D, D, D) grid: ``npy`` keeps float32 values, ``binvox`` stores grid > threshold."""
+    """Write a (D, D, D) grid: ``npy`` keeps float32 values, ``binvox`` stores the inside:
+    grid > threshold, or grid < threshold with ``inside_low`` (signed distances)."""
     path = Path(path)
     fmt = _check_format(fmt, path, GRID_FORMATS)
     if fmt == "npy":
         values = np.asarray(grid, dtype=np.float32)
         _atomic_write(path, lambda file: np.save(file, values))
     else:
-        data = encode_binvox(np.asarray(grid) > threshold)
+        values = np.asarray(grid)
+        data = encode_binvox(values < threshold if inside_low else values > threshold)
         _atomic_write(path, lambda file: file.write(data))
     return path
 

@@ -79,6 +79,16 @@ def test_grid_binvox_is_binarised(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_binvox(path), grid > 0.7)
 
 
+def test_signed_distance_grid_binvox_keeps_the_inside(tmp_path: Path) -> None:
+    axis = np.arange(16) - 7.5
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    distance = np.sqrt(x**2 + y**2 + z**2) - 5.0   # negative inside a ball of radius 5
+    path = export_grid(distance, tmp_path / "ball.binvox", threshold=0.0, inside_low=True)
+    solid = read_binvox(path)
+    np.testing.assert_array_equal(solid, distance < 0)
+    assert solid[8, 8, 8] and not solid[0, 0, 0]
+
+
 def test_unknown_formats_are_refused(tmp_path: Path, mesh: trimesh.Trimesh) -> None:
     with pytest.raises(ShapeExplorerError, match=r"'xyz'.*stl, obj, ply, glb, off"):
         export_mesh(mesh, tmp_path / "blob.xyz")

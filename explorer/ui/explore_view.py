@@ -418,8 +418,8 @@ class ExploreView(QWidget):
                                          "Move the threshold or the sliders.")
             return lambda: [export.export_mesh(current.mesh, path, fmt)]
         if kind == ex.GRID:
-            threshold = self.threshold_value()
-            return lambda: [export.export_grid(current.grid, path, fmt, threshold)]
+            threshold, inside_low = self.threshold_value(), self._session.inside_low
+            return lambda: [export.export_grid(current.grid, path, fmt, threshold, inside_low)]
         shapes, stem = ((self._frames, self._sequence_kind.replace(" ", "_"))
                         if kind == ex.SEQUENCE else (self._gallery, "gallery"))
         if not shapes:
