@@ -29,12 +29,7 @@ configs = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=12), values
 @settings(max_examples=300, deadline=None)
 @given(configs)
 def test_from_dict_is_total(candidate):
-    try:
-        config = TrainConfig.from_dict(candidate)
-    except ConfigError as exc:
-        assert str(exc) and "\n" not in str(exc)
-    else:
-        assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    _valid_and_round_tripping_or_one_line_error(candidate)
 
 
 @settings(max_examples=100, deadline=None)
@@ -73,13 +68,21 @@ family = st.fixed_dictionaries({}, optional={
 def test_model_family_settings_are_validated_together(candidate):
     """Plausible combinations of the model-family settings: valid and round-tripping, or a
     one-line ConfigError; the cross-setting rules always hold for a valid config."""
-    try:
-        config = TrainConfig.from_dict(candidate)
-    except ConfigError as exc:
-        assert str(exc) and "\n" not in str(exc)
-    else:
-        assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    config = _valid_and_round_tripping_or_one_line_error(candidate)
+    if config is not None:
         assert config.grid == "occupancy" or (config.likelihood == "gaussian"
                                               and config.is_builtin_data
                                               and config.noise in ("none", "gaussian"))
         assert config.temperature_min <= config.temperature and config.code_dim <= 4096
+
+
+def _valid_and_round_tripping_or_one_line_error(candidate: dict) -> TrainConfig | None:
+    """The config ``candidate`` describes, checked to survive a JSON round trip, or None after
+    checking that it was refused with a one-line ConfigError."""
+    try:
+        config = TrainConfig.from_dict(candidate)
+    except ConfigError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return None
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    return config

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6.QtCore import QObject, QSettings, Slot
+from PySide6.QtGui import QOpenGLContext
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from explorer.ui.explore_view import ExploreView
 from explorer.ui.main_window import MainWindow
 from trainer.checkpoint import save_checkpoint
 from trainer.config import TrainConfig
@@ -166,3 +168,18 @@ def close_window(qtbot, window: MainWindow) -> None:
     if window.views_ready:
         assert window.training.wait(5000)
     window.deleteLater()
+
+
+@pytest.fixture
+def explore_view(qtbot) -> Iterator[ExploreView]:
+    """An Explore view with no model, shown at a usable size; skipped where no GL context can
+    be made. Its decode worker is stopped afterwards."""
+    if not QOpenGLContext().create():
+        pytest.skip("no OpenGL context can be made here (run under Xvfb with Mesa)")
+    view = ExploreView()
+    qtbot.addWidget(view)
+    view.resize(1400, 900)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.shutdown()

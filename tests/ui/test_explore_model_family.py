@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QOpenGLContext
 
 from explorer.session import ExplorerSession
 from explorer.ui.explore_gallery import GALLERY_SIZE
@@ -60,16 +58,8 @@ def sdf() -> ExplorerSession:
 
 
 @pytest.fixture
-def view(qtbot) -> Iterator[ExploreView]:
-    if not QOpenGLContext().create():
-        pytest.skip("no OpenGL context can be made here (run under Xvfb with Mesa)")
-    view = ExploreView()
-    qtbot.addWidget(view)
-    view.resize(1400, 900)
-    view.show()
-    qtbot.waitExposed(view)
-    yield view
-    view.shutdown()
+def view(explore_view: ExploreView) -> ExploreView:
+    return explore_view
 
 
 def _open(qtbot, view: ExploreView, session: ExplorerSession) -> None:

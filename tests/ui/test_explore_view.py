@@ -7,7 +7,7 @@ import pytest
 import torch
 import trimesh
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QOpenGLContext
+from PySide6.QtGui import QImage
 
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export, explore_view
@@ -42,20 +42,11 @@ def session() -> ExplorerSession:
 
 
 @pytest.fixture
-def view(qtbot, session: ExplorerSession) -> ExploreView:
-    context = QOpenGLContext()
-    if not context.create():
-        pytest.skip("no OpenGL context can be made here (run under Xvfb with Mesa)")
-    view = ExploreView()
-    qtbot.addWidget(view)
-    view.resize(1400, 900)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_session(session)
-    qtbot.waitUntil(lambda: view.current_shape is not None
-                    and len(view.gallery_shapes) == GALLERY_SIZE, timeout=WAIT_MS)
-    yield view
-    view.shutdown()
+def view(qtbot, explore_view: ExploreView, session: ExplorerSession) -> ExploreView:
+    explore_view.set_session(session)
+    qtbot.waitUntil(lambda: explore_view.current_shape is not None
+                    and len(explore_view.gallery_shapes) == GALLERY_SIZE, timeout=WAIT_MS)
+    return explore_view
 
 
 def test_without_a_model_the_view_shows_the_hint(qtbot) -> None:
