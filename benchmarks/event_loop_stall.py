@@ -44,11 +44,13 @@ def measure(checkpoint: Path, seconds: float, dataset_size: int) -> None:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from explorer.ui.app import prepare_qt
     from explorer.ui.explore_sliders import SLIDER_RANGE, STEPS_PER_UNIT
     from explorer.ui.main_window import MainWindow
     from trainer.perf import tune_allocator
 
     tune_allocator()
+    prepare_qt()  # as the app does
     app = QApplication(sys.argv)
     window = MainWindow()
     window.show()

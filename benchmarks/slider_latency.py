@@ -12,7 +12,8 @@ trained too little to give surfaces (any 64^3 model trained in minutes here), pa
 Every figure is measured twice, with eager decoding and with the compiled decoder
 (explorer/fast_decode.py, after its background compile finished): the median and p95 of one
 decode, of one marching cubes, of the two together (Qt-free), and of the full path in the GUI:
-a latent slider moved -> the worker decodes and meshes -> the 3D view holds the new mesh. Then
+a latent slider moved -> the worker decodes and meshes -> the 3D view holds the new mesh (and
+-> its GL window has drawn a frame with it and swapped it onto the screen). Then
 a 60 Hz drag: how many of the moves were decoded (latest wins) and how long the last one took
 to show.
 """
@@ -138,6 +139,7 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from explorer.ui import explore_view
+    from explorer.ui.app import prepare_qt
     from explorer.ui.explore_sliders import STEPS_PER_UNIT
     from explorer.ui.explore_view import ExploreView
 
@@ -153,12 +155,14 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
 
     explore_view.decode_shape = timed_task      # measure the worker's share of the latency
 
+    prepare_qt()  # as the app does
     app = QApplication(sys.argv)
     view = ExploreView()
     view.resize(1400, 900)
     view.show()
     loop = QEventLoop()
     view.shapeShown.connect(loop.quit)
+    gl_window = view.mesh_view.gl_view
     for mode, session in sessions:
         os.environ[fast_decode.ENV_SWITCH] = "1" if mode == "compiled" else "0"
         view.set_session(session)   # the compiled session's decoder is ready already
@@ -173,7 +177,14 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
             slider.setValue(value if value != slider.value() else value + 1)
             loop.exec()                               # until the 3D view holds the new mesh
 
+        def move_and_draw(i: int) -> None:
+            move(i)
+            gl_window.frameSwapped.connect(loop.quit)
+            loop.exec()                               # until a frame with it is on screen
+            gl_window.frameSwapped.disconnect(loop.quit)
+
         report(f"[{mode}] slider -> mesh in the 3D view (GUI)", timed(move, moves))
+        report(f"[{mode}] slider -> frame with the mesh drawn", timed(move_and_draw, moves))
         report(f"[{mode}]   of which the worker's decode + mesh", np.asarray(task_ms[-moves:]))
         drag(view, slider, positions[::-1].tolist(), loop, mode)
     view.shutdown()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
+from screen_grab import save_on_screen
 
 from explorer.session import ExplorerSession
 from explorer.ui.explore_sequence import DATASET
@@ -65,7 +66,7 @@ def main() -> None:
     sequence.scrub.setValue(4)
     settle(view)
     OUT.mkdir(parents=True, exist_ok=True)
-    view.grab().save(str(OUT / "explore.png"))
+    save_on_screen(view, OUT / "explore.png")
 
     active = int(np.nanargmax(session.dimension_variances()))
     view.sliders._selection.button(active).click()
@@ -75,7 +76,7 @@ def main() -> None:
     settle(view)
     sequence.scrub.setValue(5)
     settle(view)
-    view.grab().save(str(OUT / "explore_traversal.png"))
+    save_on_screen(view, OUT / "explore_traversal.png")
     view.shutdown()
     app.processEvents()
     print(f"wrote {OUT / 'explore.png'} and {OUT / 'explore_traversal.png'}")

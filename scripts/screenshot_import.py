@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import trimesh
 from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from screen_grab import save_on_screen
 
 from explorer.ui.explore_sequence import DATASET
 from explorer.ui.main_window import MainWindow
@@ -113,13 +114,6 @@ def wait_until(condition, timeout_s: float = 3600.0) -> None:
         settle(20)
 
 
-def grab_screen(window: QWidget, path: Path) -> None:
-    """The window and the dialogs above it, as the screen shows them."""
-    frame = window.frameGeometry()
-    window.screen().grabWindow(0, frame.x(), frame.y(), frame.width(),
-                               frame.height()).save(str(path))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
@@ -148,7 +142,7 @@ def main() -> None:
     wait_until(lambda: progress.bar.value() >= 0.45 * max(progress.bar.maximum(), 1)
                and progress.bar.maximum() > 0)
     settle(100)
-    grab_screen(window, args.out / "import_progress.png")
+    save_on_screen(window, args.out / "import_progress.png", with_frame=True)
     wait_until(lambda: view.import_report is not None)
     settle(300)
     view.import_report.grab().save(str(args.out / "import_report.png"))
@@ -169,7 +163,7 @@ def main() -> None:
     sequence.scrub.setValue(4)
     wait_until(explore.service.is_idle)
     settle(800)
-    window.grab().save(str(args.out / "explore_dataset.png"))
+    save_on_screen(window, args.out / "explore_dataset.png")
     explore.shutdown()
     app.processEvents()
     print(f"wrote import_progress.png, import_report.png, explore_dataset.png to {args.out}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
+from screen_grab import save_on_screen
 
 from explorer.ui.main_window import MainWindow
 from trainer.perf import tune_allocator
@@ -38,7 +39,7 @@ class Shooter(QObject):
             return
         self.timer.stop()
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        self.window.grab().save(str(OUT))
+        save_on_screen(self.window, OUT)
         print(f"wrote {OUT}")
         self.window.training.stop()
         self.window.training.wait(10_000)

