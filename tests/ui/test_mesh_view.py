@@ -7,12 +7,16 @@ import os
 
 import numpy as np
 import pyqtgraph.opengl as gl
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from explorer.meshing import mesh_from_grid
 from explorer.ui.app import prepare_qt
-from explorer.ui.mesh_view import MeshView
+from explorer.ui.mesh_view import CAMERA, MeshView
 
 
 def _sphere_grid(size: int = 16) -> np.ndarray:
@@ -74,3 +78,25 @@ def test_windows_repaint_at_the_next_event_loop_turn_unless_configured(monkeypat
     monkeypatch.setenv("QT_QPA_UPDATE_IDLE_TIME", "7")
     prepare_qt()
     assert os.environ["QT_QPA_UPDATE_IDLE_TIME"] == "7"
+
+
+def test_dragging_in_the_view_orbits_the_wheel_zooms_and_reset_restores(qtbot) -> None:
+    view = MeshView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(view.gl_view.isExposed)
+    window, start = view.gl_view, dict(view.gl_view.opts)
+    QTest.mousePress(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(100, 100))
+    QTest.mouseMove(window, QPoint(160, 120))
+    QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       QPoint(160, 120))
+    assert window.opts["azimuth"] != start["azimuth"]
+    assert window.opts["elevation"] != start["elevation"]
+    wheel = QWheelEvent(QPointF(100, 100), QPointF(window.mapToGlobal(QPoint(100, 100))),
+                        QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(window, wheel)
+    assert window.opts["distance"] < start["distance"]
+    view.reset_camera()
+    assert {k: window.opts[k] for k in CAMERA} == CAMERA
