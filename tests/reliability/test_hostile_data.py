@@ -19,7 +19,7 @@ import trimesh
 
 from explorer.cli import main
 from trainer.data.binvox import encode_binvox
-from trainer.data.folder import load_folder_with_report
+from trainer.data.folder import MAX_FILE_BYTES, load_folder_with_report
 from trainer.data.voxelize import voxelize_mesh
 
 RES = 16
@@ -76,6 +76,7 @@ EXPECTED = {
     "links/b.off": "Too many levels of symbolic links",
     "links/dangling.obj": "No such file", "links/zero.stl": "not a regular file",
     "links/pipe.ply": "not a regular file",
+    "huge/giant.stl": "file too large (257 MB, the limit is 256 MB)",
 }
 
 
@@ -137,6 +138,8 @@ def corpus(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     with zipfile.ZipFile(npz, "w") as archive:
         archive.writestr("occupancy.npy", b"\x93NUMPY\x01\x00v\x00" + header.encode())
     _write(root, "huge/header.npz", npz.getvalue())
+    with open(root / "huge" / "giant.stl", "wb") as giant:   # sparse: takes no disk space
+        giant.truncate(MAX_FILE_BYTES + 2**20)
     _write(root, "huge/dims.binvox", b"#binvox 1\ndim 100000 100000 100000\ndata\n\x01\xff")
     _write(root, "index/past_the_end.ply",
            "ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\n"

@@ -46,6 +46,9 @@ Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
 
 MAX_RESOLUTION = 256
+MAX_FILE_BYTES = 256 * 2**20
+"""Bigger shape files are skipped, not read: a mesh of millions of triangles takes gigabytes to
+load and adds nothing at the grid sizes trained here."""
 _LISTED_IN_ERRORS = 3
 
 
@@ -248,8 +251,12 @@ def _file_grid(file: Path, resolution: int, cache: VoxelCache) -> tuple[np.ndarr
 
 def _read(file: Path) -> bytes:
     try:
-        if not stat.S_ISREG(file.stat().st_mode):  # a pipe would block, a device never end
+        info = file.stat()
+        if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
             raise DataError("not a regular file (a device, pipe or socket)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DataError(f"file too large ({info.st_size / 2**20:,.0f} MB, the limit is "
+                            f"{MAX_FILE_BYTES // 2**20} MB): simplify or decimate the mesh first")
         return file.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {file.name}: {exc.strerror or exc}") from exc
