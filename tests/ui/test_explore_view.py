@@ -196,6 +196,12 @@ def test_exports_write_files_that_reload(qtbot, view: ExploreView, tmp_path,
     [png] = export(explore_export.SCREENSHOT, str(tmp_path / "view"))
     image = QImage(str(png))
     assert png.suffix == ".png" and not image.isNull() and image.width() > 100
+    background = image.pixelColor(0, 0).getRgb()[:3]
+    samples = [image.pixelColor(image.width() * i // 40, image.height() * j // 40).getRgb()[:3]
+               for i in range(40) for j in range(40)]
+    shaded = sum(max(abs(a - b) for a, b in zip(rgb, background, strict=True)) > 30
+                 for rgb in samples)
+    assert 0.01 * len(samples) < shaded < 0.9 * len(samples)  # the shape, on the background
 
 
 def test_a_failed_export_shows_a_message(qtbot, view: ExploreView, monkeypatch) -> None:
