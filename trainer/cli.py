@@ -62,20 +62,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                            description="Train a VAE; settings come from defaults, then --config, "
                                        "then flags.")
     train.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
-    train.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
-    train.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
-    train.add_argument("--latent-dim", type=int,
-                       help="latent dimensions Q (categorical: number of variables K)")
+    _add_data_arguments(train, "latent dimensions Q (categorical: number of variables K)")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--epochs", type=int, help="total epochs (with --resume: extend to this)")
     train.add_argument("--lr", type=float, help="Adam learning rate")
     train.add_argument("--likelihood", choices=("bernoulli", "gaussian"))
     train.add_argument("--beta", type=float, help="KL weight")
     train.add_argument("--samples", type=int, help="Monte-Carlo samples L per shape")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--dataset-size", type=int, help="number of procedural shapes")
-    train.add_argument("--val-fraction", type=float)
-    _add_grid_arguments(train)
     family = train.add_argument_group("model family (denoising, discrete latents, KL schedule)")
     family.add_argument("--noise", choices=NOISE_MODELS,
                         help="denoising VAE: corrupt training inputs (default none)")
@@ -114,13 +107,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ppca.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
     ppca.add_argument("--compare", type=Path, metavar="CHECKPOINT",
                       help="use this VAE run's data and latent size and print its scores too")
-    ppca.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
-    ppca.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
-    ppca.add_argument("--latent-dim", type=int, help="latent dimensions Q")
-    ppca.add_argument("--seed", type=int)
-    ppca.add_argument("--dataset-size", type=int, help="number of procedural shapes")
-    ppca.add_argument("--val-fraction", type=float)
-    _add_grid_arguments(ppca)
+    _add_data_arguments(ppca, "latent dimensions Q")
     ppca.add_argument("--out", type=Path, default=Path(DEFAULT_PPCA),
                       help=f"the PPCA model file (default {DEFAULT_PPCA})")
     ppca.set_defaults(func=cmd_ppca)
@@ -138,6 +125,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     clear.add_argument("--cache-dir", type=Path,
                        help=f"the cache folder (now {default_cache_dir()}; ${CACHE_ENV} moves it)")
     clear.set_defaults(func=cmd_cache_clear)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser, latent_help: str) -> None:
+    """The data and latent-size flags `train` and `ppca` share."""
+    parser.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
+    parser.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
+    parser.add_argument("--latent-dim", type=int, help=latent_help)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--dataset-size", type=int, help="number of procedural shapes")
+    parser.add_argument("--val-fraction", type=float)
+    _add_grid_arguments(parser)
 
 
 def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
