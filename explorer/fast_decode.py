@@ -1,11 +1,11 @@
 """Interactive decoding: the decoder compiled by TorchInductor with its weights frozen in.
 
 Eager Conv3d on CPU takes a slow path for a batch of one, and even batched it re-lays out the
-weights on every call. Compiled with ``freezing`` the weights become constants: BatchNorm is
-folded into the convolutions, the weights are pre-packed for oneDNN and upsample, ReLU and the
-sigmoid are fused into the neighbouring kernels. The output convolution (one channel, which
-oneDNN runs far below its peak) is computed as a sum of 27 shifted maps instead. Together about
-3x faster than eager decoding of a pair at 32^3 here.
+weights on every call. The compiled decoder is a copy in which each nearest upsampling + Conv3d
+is a ConvTranspose3d with the folded kernel (`Decoder.transposed_copy`) and BatchNorm is folded
+into it; compiled with ``freezing`` the weights become constants pre-packed for oneDNN and
+ReLU and the sigmoid are fused into the neighbouring kernels. The output convolution (one
+channel, which oneDNN runs far below its peak) is computed as a sum of 27 shifted maps instead.
 
 A cold compile takes seconds, so it runs on a background thread after a model loads, for a few
 fixed batch sizes (1 for the sliders first, then the gallery's). Until a size is ready, or when
@@ -91,14 +91,41 @@ class _Decode(nn.Module):
 
     def __init__(self, model: VAE, probabilities: bool, *, fast_output: bool = False) -> None:
         super().__init__()
-        if fast_output and _is_one_channel_3x3x3(model.decoder[-1]):
+        if fast_output:
             model = copy.deepcopy(model)
-            model.decoder[-1] = _TapSum(model.decoder[-1])
+            model.decoder = _fold_batch_norms(model.decoder.transposed_copy())
+            if _is_one_channel_3x3x3(model.decoder[-1]):
+                model.decoder[-1] = _TapSum(model.decoder[-1])
         self.model, self.probabilities = model, probabilities
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.model.decode(z)
         return torch.sigmoid(out) if self.probabilities else out
+
+
+def _fold_batch_norms(layers: nn.Sequential) -> nn.Sequential:
+    """Each ConvTranspose3d + eval-mode BatchNorm3d pair as one ConvTranspose3d.
+
+    Inductor's freezing folds BatchNorm into transposed convolutions itself, but wrongly when
+    they have as many input as output channels (torch 2.13: errors of order 1).
+    """
+    folded: list[nn.Module] = []
+    for layer in layers:
+        if (isinstance(layer, nn.BatchNorm3d) and folded
+                and isinstance(folded[-1], nn.ConvTranspose3d)):
+            conv, norm = folded[-1], layer
+            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            shift = norm.bias - norm.running_mean * scale
+            merged = nn.ConvTranspose3d(conv.in_channels, conv.out_channels, conv.kernel_size,
+                                        conv.stride, conv.padding).to(conv.weight.device)
+            with torch.no_grad():
+                merged.weight.copy_(conv.weight * scale.view(1, -1, 1, 1, 1))
+                bias = conv.bias if conv.bias is not None else torch.zeros_like(shift)
+                merged.bias.copy_(bias * scale + shift)
+            folded[-1] = merged
+        else:
+            folded.append(layer)
+    return nn.Sequential(*folded)
 
 
 def _is_one_channel_3x3x3(layer: nn.Module) -> bool:

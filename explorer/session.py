@@ -235,10 +235,7 @@ class ExplorerSession:
 
     def _decode_eager(self, codes: torch.Tensor) -> torch.Tensor:
         self.model.eval()
-        # A batch of one sends eager Conv3d down its slow unbatched path (about 6x slower here
-        # than a batch of two), so a lone code is decoded as a pair and the copy dropped.
-        batch = codes.repeat(2, 1) if len(codes) == 1 else codes
-        out = self.model.decode(batch.to(self.device))[: len(codes)].float()
+        out = self.model.decode(codes.to(self.device)).float()
         if self.kind == "ppca":
             return out if self.signed_distance else out.clamp(0.0, 1.0)
         return torch.sigmoid(out) if self.config.likelihood == "bernoulli" else out

@@ -15,7 +15,8 @@ from trainer.config import TrainConfig
 from trainer.model import VAE
 
 COMPILE_TIMEOUT_S = 240
-COMPILED_CONV = "mkldnn::_convolution_pointwise"   # BatchNorm and activation folded in
+COMPILED_CONVS = {"mkldnn::_convolution_pointwise",   # BatchNorm and activation folded in
+                  "mkldnn::_convolution_transpose_pointwise"}
 needs_toolchain = pytest.mark.skipif(
     fast_decode.missing_toolchain() is not None,
     reason=f"TorchInductor cannot build CPU kernels: {fast_decode.missing_toolchain()}")
@@ -57,14 +58,14 @@ def test_compiled_decoding_matches_eager_and_is_used_once_ready():
         assert all(session.compiled.ready(n) for n in sizes)
         for n, grids in zip(sizes, expected[sizes], strict=True):
             decoded, convolutions = _decode_profiled(session, _codes(n))
-            assert convolutions == {COMPILED_CONV}
+            assert convolutions == COMPILED_CONVS
             np.testing.assert_allclose(decoded, grids, rtol=1e-3, atol=1e-4)
     # One code (Q,), a stride-0 row after np.atleast_2d, still runs the compiled kernels.
     decoded, convolutions = _decode_profiled(sessions[(1,)], _codes(1)[0])
-    assert convolutions == {COMPILED_CONV}
+    assert convolutions == COMPILED_CONVS
     np.testing.assert_allclose(decoded, expected[(1,)][0][0], rtol=1e-3, atol=1e-4)
     # A batch size that was not compiled decodes eagerly.
-    assert COMPILED_CONV not in _decode_profiled(sessions[(1,)], _codes(2))[1]
+    assert not COMPILED_CONVS & _decode_profiled(sessions[(1,)], _codes(2))[1]
 
 
 def test_the_tap_sum_output_layer_computes_the_convolution():
@@ -72,6 +73,17 @@ def test_the_tap_sum_output_layer_computes_the_convolution():
     x = torch.randn(2, 5, 6, 7, 8)
     with torch.no_grad():
         torch.testing.assert_close(fast_decode._TapSum(conv)(x), conv(x), rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norms_fold_into_the_transposed_convolutions():
+    torch.manual_seed(0)
+    model = _session().model.eval()   # decoder stages 16 -> 8 -> 8 -> 4 -> 4 channels
+    copy = model.decoder.transposed_copy().eval()
+    folded = fast_decode._fold_batch_norms(copy)
+    assert not any(isinstance(layer, torch.nn.BatchNorm3d) for layer in folded)
+    h = torch.randn(2, 16, 1, 1, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(h), model.decoder(h), rtol=1e-4, atol=1e-5)
 
 
 def test_a_failing_compile_is_logged_once_and_decoding_stays_eager(monkeypatch, caplog):

@@ -1,8 +1,11 @@
-"""The channels-last training path computes what the plain contiguous path computes."""
+"""The fast paths compute what the plain ones compute: channels-last training, and the decoder's
+transposed convolutions in place of nearest upsampling + Conv3d."""
 
+import pytest
 import torch
+import torch.nn.functional as F
 
-from trainer.model import VAE
+from trainer.model import VAE, one_channel_conv3d, upsample_conv3d
 from trainer.objective import negative_elbo
 from trainer.perf import MEMORY_FORMAT, tune_allocator
 
@@ -31,3 +34,76 @@ def test_channels_last_matches_contiguous():
 
 def test_allocator_tuning_reports_success_on_glibc():
     assert tune_allocator() is True
+
+
+def test_upsample_conv_is_nearest_upsampling_then_convolution():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 5, 3, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(6, 3, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    fast = upsample_conv3d(x, weight, bias)
+    plain = F.conv3d(F.interpolate(x, scale_factor=2, mode="nearest"), weight, bias, padding=1)
+    torch.testing.assert_close(fast, plain)
+    out_grad = torch.randn_like(plain)
+    for a, b in zip(torch.autograd.grad(fast, (x, weight, bias), out_grad),
+                    torch.autograd.grad(plain, (x, weight, bias), out_grad), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_one_channel_conv_is_the_plain_convolution():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 6, 6, 6, dtype=torch.float64, requires_grad=True)
+    conv = torch.nn.Conv3d(5, 1, 3, padding=1).double()
+    out_grad = torch.randn(2, 1, 6, 6, 6, dtype=torch.float64)
+    fast = one_channel_conv3d(x, conv.weight, conv.bias)
+    plain = conv(x)
+    torch.testing.assert_close(fast, plain)
+    params = (x, conv.weight, conv.bias)
+    for a, b in zip(torch.autograd.grad(fast, params, out_grad),
+                    torch.autograd.grad(plain, params, out_grad), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_decoder_matches_its_layers_run_one_by_one(channels_last):
+    """The decoder's forward (transposed convolutions) against its listed layers (nearest
+    upsampling, Conv3d, ...): same logits and same parameter gradients, in training mode."""
+    torch.manual_seed(0)
+    model = VAE(32, 4, (4, 8, 8, 16))
+    if channels_last:
+        model.to(memory_format=MEMORY_FORMAT)
+    h = model.from_z(torch.randn(3, 4)).view(3, 16, 2, 2, 2).detach()
+    out_grad = torch.randn(3, 1, 32, 32, 32)
+    params = list(model.decoder.parameters())
+    layouts = []
+    model.decoder[-2].register_forward_hook(   # the last ReLU: 4 channels at 32^3
+        lambda _m, _i, out: layouts.append(out.is_contiguous(memory_format=MEMORY_FORMAT)))
+    fast = model.decoder(h)
+    fast_grads = torch.autograd.grad(fast, params, out_grad)
+    plain = torch.nn.Sequential.forward(model.decoder, h)
+    plain_grads = torch.autograd.grad(plain, params, out_grad)
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-5)
+    for a, b in zip(fast_grads, plain_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    assert layouts[0] == channels_last   # a channels-last model keeps the faster layout
+
+
+def test_decoder_never_builds_the_upsampled_grid():
+    model = VAE(16, 4, (4, 8, 8, 16))
+    calls = []
+    for layer in model.decoder:
+        if isinstance(layer, torch.nn.Upsample):
+            layer.register_forward_hook(lambda *_: calls.append(1))
+    model.decode(torch.randn(2, 4))
+    assert calls == []
+
+
+def test_transposed_copy_decodes_like_the_decoder():
+    torch.manual_seed(0)
+    model = VAE(16, 4, (4, 8, 8, 16)).eval()
+    copy = model.decoder.transposed_copy()
+    assert not any(isinstance(layer, torch.nn.Upsample) for layer in copy)
+    h = torch.randn(2, 16, 1, 1, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(copy(h), torch.nn.Sequential.forward(model.decoder, h),
+                                   rtol=1e-4, atol=1e-5)

@@ -3,7 +3,10 @@ per-voxel logits."""
 
 from __future__ import annotations
 
+import copy
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from trainer.config import TrainConfig
@@ -126,13 +129,78 @@ def _encoder(channels: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Flatten())
 
 
-def _decoder(channels: tuple[int, ...]) -> nn.Sequential:
+def _decoder(channels: tuple[int, ...]) -> Decoder:
     """4 x (nearest upsample 2 + Conv3d 3^3 + BatchNorm + ReLU), then Conv3d to one logit."""
     reverse = channels[::-1]
     layers: list[nn.Module] = []
     for c_in, c_out in zip(reverse, (*reverse[1:], reverse[-1]), strict=True):
         layers += [nn.Upsample(scale_factor=2, mode="nearest"), *_conv_block(c_in, c_out)]
-    return nn.Sequential(*layers, nn.Conv3d(reverse[-1], 1, 3, padding=1))
+    return Decoder(*layers, nn.Conv3d(reverse[-1], 1, 3, padding=1))
+
+
+class Decoder(nn.Sequential):
+    """The decoder's layers as listed (nearest Upsample, Conv3d, BatchNorm, ReLU, ...).
+
+    ``forward`` computes the same function faster on CPU: each Upsample + Conv3d pair as one
+    transposed convolution (`upsample_conv3d`: 8/27 of the multiply-adds, no upsampled grid in
+    memory) and the one-channel output convolution as the equivalent transposed convolution
+    (`one_channel_conv3d`). ``nn.Sequential.forward(decoder, h)`` runs the layers one by one.
+    """
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        layers = iter(self)
+        for layer in layers:
+            if isinstance(layer, nn.Upsample):
+                conv = next(layers)
+                h = upsample_conv3d(h, conv.weight, conv.bias)
+            elif isinstance(layer, nn.Conv3d) and layer.out_channels == 1:
+                h = one_channel_conv3d(h, layer.weight, layer.bias)
+            else:
+                h = layer(h)
+        return h
+
+    def transposed_copy(self) -> nn.Sequential:
+        """A copy of the decoder as plain modules, each Upsample + Conv3d pair replaced by an
+        nn.ConvTranspose3d holding the folded kernel: for inference and compilation, where
+        folding the weights once beats folding them on every call."""
+        layers: list[nn.Module] = []
+        modules = iter(self)
+        for layer in modules:
+            if isinstance(layer, nn.Upsample):
+                conv = next(modules)
+                transposed = nn.ConvTranspose3d(conv.in_channels, conv.out_channels, 4, stride=2,
+                                                padding=1, bias=conv.bias is not None)
+                with torch.no_grad():
+                    transposed.weight.copy_(_fold_kernel(conv.weight))
+                    if conv.bias is not None:
+                        transposed.bias.copy_(conv.bias)
+                layers.append(transposed.to(conv.weight.device))
+            else:
+                layers.append(copy.deepcopy(layer))
+        return nn.Sequential(*layers)
+
+
+_FOLD = torch.tensor([[0.0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]])
+"""Per axis, the 3 taps (w0, w1, w2) of a kernel seen through nearest upsampling by 2, as the 4
+taps of a stride-2 transposed kernel: w2, w1 + w2, w0 + w1, w0."""
+
+
+def upsample_conv3d(x: torch.Tensor, weight: torch.Tensor,
+                    bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``conv3d(upsample_nearest_2(x), weight, bias, padding=1)`` for a 3^3 kernel, computed as
+    ``conv_transpose3d(x, folded, bias, stride=2, padding=1)`` with a folded 4^3 kernel.
+
+    Upsampled voxel 2i + p sees input voxels i - 1, i (p = 0) or i, i + 1 (p = 1) per axis, with
+    the kernel taps summed over repeated voxels; the transposed convolution applies exactly that.
+    """
+    folded = _same_layout(_fold_kernel(weight), weight)
+    return F.conv_transpose3d(x, folded, bias, stride=2, padding=1)
+
+
+def _fold_kernel(weight: torch.Tensor) -> torch.Tensor:
+    """A Conv3d kernel (out, in, 3, 3, 3) -> the transposed kernel (in, out, 4, 4, 4)."""
+    fold = _FOLD.to(weight)
+    return torch.einsum("ai,bj,ck,oxijk->xoabc", fold, fold, fold, weight)
 
 
 def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1,
@@ -144,3 +212,20 @@ def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1,
     if eps is None:
         eps = torch.randn(mu_l.shape, generator=generator, dtype=mu.dtype, device=mu.device)
     return mu_l + torch.exp(0.5 * logvar_l) * eps
+
+
+def one_channel_conv3d(x: torch.Tensor, weight: torch.Tensor,
+                       bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``conv3d(x, weight, bias, padding=1)`` for a (1, C, 3, 3, 3) kernel, computed as the
+    transposed convolution with the flipped kernel: the same values, and oneDNN computes this
+    form's weight gradient about 10x faster (a one-channel output is its slow case)."""
+    flipped = weight.flip(2, 3, 4).transpose(0, 1)
+    return F.conv_transpose3d(x, _same_layout(flipped, weight), bias, padding=1)
+
+
+def _same_layout(derived: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """`derived` in `weight`'s memory format: a channels-last weight makes the convolution, its
+    output and the layers after it channels-last (the faster layout for Conv3d on CPU)."""
+    if weight.is_contiguous(memory_format=torch.channels_last_3d) and not weight.is_contiguous():
+        return derived.contiguous(memory_format=torch.channels_last_3d)
+    return derived.contiguous()
