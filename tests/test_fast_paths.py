@@ -107,3 +107,37 @@ def test_transposed_copy_decodes_like_the_decoder():
     with torch.no_grad():
         torch.testing.assert_close(copy(h), torch.nn.Sequential.forward(model.decoder, h),
                                    rtol=1e-4, atol=1e-5)
+
+
+def _encoder_step(model: VAE, y: torch.Tensor, plain: bool) -> tuple[torch.Tensor, list, int]:
+    """Encode in training mode and backpropagate; returns the features, the parameter
+    gradients and the bytes autograd kept for the backward pass."""
+    kept = []
+
+    def pack(t):
+        kept.append(t.untyped_storage().nbytes())
+        return t
+
+    model.zero_grad()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        h = torch.nn.Sequential.forward(model.encoder, y) if plain else model.encoder(y)
+    h.square().sum().backward()
+    return h.detach(), [p.grad.clone() for p in model.encoder.parameters()], sum(kept)
+
+
+def test_encoder_recomputes_its_first_stage_at_64_cubed():
+    torch.manual_seed(0)
+    model = VAE(64, 4, (4, 4, 8, 8)).train()
+    twin = VAE(64, 4, (4, 4, 8, 8)).train()
+    twin.load_state_dict(model.state_dict())
+    y = (torch.rand(2, 1, 64, 64, 64) > 0.6).float()
+    h_fast, grads_fast, kept_fast = _encoder_step(model, y, plain=False)
+    h_plain, grads_plain, kept_plain = _encoder_step(twin, y, plain=True)
+    torch.testing.assert_close(h_fast, h_plain)
+    for a, b in zip(grads_fast, grads_plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # BatchNorm statistics updated once, as by the plain forward.
+    for a, b in zip(model.encoder.buffers(), twin.encoder.buffers(), strict=True):
+        torch.testing.assert_close(a, b)
+    full_resolution = 2 * 4 * 64**3 * 4   # one activation of the first stage, bytes
+    assert kept_plain - kept_fast >= 2 * full_resolution

@@ -8,6 +8,8 @@ import copy
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.checkpoint import checkpoint
 
 from trainer.config import TrainConfig
 from trainer.discrete import gumbel_noise, gumbel_softmax
@@ -121,12 +123,59 @@ class CategoricalVAE(nn.Module):
         return self.decode(z.flatten(1)), logits
 
 
-def _encoder(channels: tuple[int, ...]) -> nn.Sequential:
+def _encoder(channels: tuple[int, ...]) -> Encoder:
     """4 x (Conv3d 3^3 + BatchNorm + ReLU + MaxPool 2), flattened."""
     layers: list[nn.Module] = []
     for c_in, c_out in zip((1, *channels[:-1]), channels, strict=True):
         layers += [*_conv_block(c_in, c_out), nn.MaxPool3d(2)]
-    return nn.Sequential(*layers, nn.Flatten())
+    return Encoder(*layers, nn.Flatten())
+
+
+RECOMPUTE_FROM = 64
+"""Training on grids of this many voxels per axis or more recomputes the encoder's first stage in
+the backward pass instead of keeping its full-resolution activations."""
+
+
+class Encoder(nn.Sequential):
+    """The encoder's layers as listed.
+
+    When training at RECOMPUTE_FROM^3 or more, ``forward`` keeps only the input and output of the
+    first stage (Conv3d, BatchNorm, ReLU, MaxPool) and recomputes the stage in the backward pass:
+    its two full-resolution activations are the largest tensors of a step (0.54 GB at 64^3,
+    batch 16), and its convolution has a single input channel, so recomputing it is cheap.
+    The values, gradients and BatchNorm statistics are those of the plain forward.
+    """
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if not (self.training and torch.is_grad_enabled() and y.shape[-1] >= RECOMPUTE_FROM):
+            return super().forward(y)
+        layers = list(self)
+        h = checkpoint(_StatisticsOnce(layers[:4]), y, use_reentrant=False)
+        for layer in layers[4:]:
+            h = layer(h)
+        return h
+
+
+class _StatisticsOnce:
+    """Runs `layers`; on every call after the first (a recomputation) their BatchNorm running
+    statistics are restored afterwards, so they are updated once per training step."""
+
+    def __init__(self, layers: list[nn.Module]) -> None:
+        self.layers, self.calls = layers, 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        norms = [m for m in self.layers if isinstance(m, _BatchNorm)] if self.calls > 1 else []
+        kept = [[t.clone() for t in m.buffers()] for m in norms]
+        try:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+        finally:
+            with torch.no_grad():
+                for m, buffers in zip(norms, kept, strict=True):
+                    for current, saved in zip(m.buffers(), buffers, strict=True):
+                        current.copy_(saved)
 
 
 def _decoder(channels: tuple[int, ...]) -> Decoder:
