@@ -93,3 +93,25 @@ def test_values_exactly_at_the_threshold_give_no_degenerate_faces() -> None:
 def test_rejects_grids_that_are_not_3d() -> None:
     with pytest.raises(ValueError, match="3D"):
         mesh_from_grid(np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("inside_low", [False, True])
+def test_meshing_the_shapes_bounding_box_gives_the_whole_grids_mesh(inside_low: bool) -> None:
+    """A small off-centre blob and noise: the mesh of the cropped box equals marching cubes
+    over the whole padded grid (same vertices, faces and normals)."""
+    from skimage.measure import marching_cubes
+
+    rng = np.random.default_rng(0)
+    grid = rng.uniform(0.0, 0.4, (32, 32, 32)).astype(np.float32)
+    grid[3:11, 20:27, 5:9] += 0.5
+    if inside_low:
+        grid = -grid
+    mesh = mesh_from_grid(grid, -0.5 if inside_low else 0.5, inside_low=inside_low)
+    whole = -grid if inside_low else grid
+    padded = np.pad(whole, 1, constant_values=whole.min())
+    vertices, faces, normals, _ = marching_cubes(padded, level=0.5, gradient_direction="ascent",
+                                                 allow_degenerate=False)
+    assert mesh.bounds[1][0] < 0.4   # the blob, small and off-centre, is what was meshed
+    np.testing.assert_allclose(mesh.vertices, (vertices - 0.5) / 32, atol=1e-6)
+    np.testing.assert_array_equal(mesh.faces, faces)
+    np.testing.assert_allclose(mesh.vertex_normals, normals, atol=1e-5)
