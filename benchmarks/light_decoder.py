@@ -34,7 +34,7 @@ from explorer.fast_decode import CompiledDecoder  # noqa: E402
 from trainer import loop  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data.procedural import make_procedural  # noqa: E402
-from trainer.model import VAE  # noqa: E402
+from trainer.model import VAE, Decoder  # noqa: E402
 from trainer.perf import tune_allocator  # noqa: E402
 
 PEAK_GFLOPS = 336.0
@@ -64,7 +64,7 @@ class LightVAE(VAE):
                     *_block(nn.Conv3d(c, last, 3, padding=1, bias=False), last)]
         else:
             tail = _block(nn.ConvTranspose3d(c, last, 2, stride=2, bias=False), last)
-        self.decoder = nn.Sequential(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
+        self.decoder = Decoder(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
 
 
 def variant_class(variant: str) -> type[LightVAE]:
@@ -72,7 +72,8 @@ def variant_class(variant: str) -> type[LightVAE]:
 
 
 def decoder_gflop(model: VAE) -> float:
-    """Multiply-adds x 2 of one batch-1 decode (the convolutions and the linear layer)."""
+    """Multiply-adds x 2 of one batch-1 decode (the convolutions and the linear layer), in the
+    form the decoder computes: nearest upsampling + Conv3d as one transposed convolution."""
     macs = [model.from_z.in_features * model.from_z.out_features]
 
     def count(module: nn.Module, inputs: tuple[torch.Tensor], out: torch.Tensor) -> None:
@@ -82,10 +83,12 @@ def decoder_gflop(model: VAE) -> float:
         else:
             macs.append(out.numel() * module.in_channels * k)
 
-    hooks = [m.register_forward_hook(count) for m in model.decoder
+    layers = model.eval().decoder.transposed_copy()
+    hooks = [m.register_forward_hook(count) for m in layers
              if isinstance(m, nn.Conv3d | nn.ConvTranspose3d)]
     with torch.no_grad():
-        model.eval().decode(torch.zeros(1, model.latent_dim))
+        h = model.from_z(torch.zeros(1, model.latent_dim))
+        layers(h.view(1, model.channels[-1], model.bottom, model.bottom, model.bottom))
     for hook in hooks:
         hook.remove()
     return 2 * sum(macs) / 1e9

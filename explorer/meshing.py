@@ -35,7 +35,7 @@ def mesh_from_grid(
         return None
     # Every cell the surface crosses has a corner above the threshold: mesh only the bounding
     # box of those voxels, with a margin of 2 so that the normals' central differences still
-    # see the true neighbours (several times less work for a shape smaller than the grid).
+    # see the true neighbours (0.75 vs 0.89 ms median for the bundled model's shapes at 32^3).
     inside = np.nonzero(grid > threshold)
     start = np.maximum([axis.min() - _MARGIN for axis in inside], 0)
     stop = np.minimum([axis.max() + _MARGIN + 1 for axis in inside], grid.shape)
