@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.model import VAE
+from trainer.model import VAE, is_one_channel_3x3x3
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class _Decode(nn.Module):
         if fast_output:
             model = copy.deepcopy(model)
             model.decoder = _fold_batch_norms(model.decoder.transposed_copy())
-            if _is_one_channel_3x3x3(model.decoder[-1]):
+            if is_one_channel_3x3x3(model.decoder[-1]) and model.decoder[-1].bias is not None:
                 model.decoder[-1] = _TapSum(model.decoder[-1])
         self.model, self.probabilities = model, probabilities
 
@@ -126,13 +126,6 @@ def _fold_batch_norms(layers: nn.Sequential) -> nn.Sequential:
         else:
             folded.append(layer)
     return nn.Sequential(*folded)
-
-
-def _is_one_channel_3x3x3(layer: nn.Module) -> bool:
-    return (type(layer) is nn.Conv3d and layer.out_channels == 1 and layer.groups == 1
-            and layer.bias is not None and layer.kernel_size == (3, 3, 3)
-            and layer.stride == (1, 1, 1) and layer.padding == (1, 1, 1)
-            and layer.dilation == (1, 1, 1) and layer.padding_mode == "zeros")
 
 
 class CompiledDecoder:

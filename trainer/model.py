@@ -202,7 +202,7 @@ class Decoder(nn.Sequential):
             if isinstance(layer, nn.Upsample):
                 conv = next(layers)
                 h = upsample_conv3d(h, conv.weight, conv.bias)
-            elif isinstance(layer, nn.Conv3d) and layer.out_channels == 1:
+            elif is_one_channel_3x3x3(layer):
                 h = one_channel_conv3d(h, layer.weight, layer.bias)
             else:
                 h = layer(h)
@@ -261,6 +261,14 @@ def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1,
     if eps is None:
         eps = torch.randn(mu_l.shape, generator=generator, dtype=mu.dtype, device=mu.device)
     return mu_l + torch.exp(0.5 * logvar_l) * eps
+
+
+def is_one_channel_3x3x3(layer: nn.Module) -> bool:
+    """Whether `layer` is a plain ``Conv3d(C, 1, 3, padding=1)`` (bias or not)."""
+    return (type(layer) is nn.Conv3d and layer.out_channels == 1 and layer.groups == 1
+            and layer.kernel_size == (3, 3, 3) and layer.stride == (1, 1, 1)
+            and layer.padding == (1, 1, 1) and layer.dilation == (1, 1, 1)
+            and layer.padding_mode == "zeros")
 
 
 def one_channel_conv3d(x: torch.Tensor, weight: torch.Tensor,
