@@ -5,7 +5,7 @@ weights on every call. The compiled decoder is a copy in which each nearest upsa
 is a ConvTranspose3d with the folded kernel (`Decoder.transposed_copy`) and BatchNorm is folded
 into it; compiled with ``freezing`` the weights become constants pre-packed for oneDNN and
 ReLU and the sigmoid are fused into the neighbouring kernels. The output convolution (one
-channel, which oneDNN runs far below its peak) is computed as a sum of 27 shifted maps instead.
+channel, which oneDNN runs far below its peak) is a depthwise convolution summed over channels.
 
 A cold compile takes seconds, so it runs on a background thread after a model loads, for a few
 fixed batch sizes (1 for the sliders first, then the gallery's). Until a size is ready, or when
@@ -16,7 +16,6 @@ caller decodes eagerly. Qt-free; ``ExplorerSession.decode`` uses it transparentl
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 import os
 import sysconfig
@@ -25,10 +24,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from trainer.model import VAE, is_one_channel_3x3x3
+from trainer.model import VAE, depthwise_sum, is_one_channel_3x3x3
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +62,25 @@ def missing_toolchain() -> str | None:
     return None
 
 
-class _TapSum(nn.Module):
-    """``Conv3d(C, 1, 3, padding=1)`` computed as a 1^3 convolution to the 27 kernel taps'
-    partial sums, then the sum of the 27 maps, each shifted by its tap's offset."""
+class _DepthwiseSum(nn.Module):
+    """``Conv3d(C, 1, 3, padding=1)`` as a depthwise convolution summed over the channels
+    (`trainer.model.depthwise_sum`), with the kernel and bias as buffers (frozen constants)."""
 
     def __init__(self, conv: nn.Conv3d) -> None:
         super().__init__()
-        taps = conv.weight.detach()[0].flatten(1).T   # (27, C), taps in (i, j, k) order
-        self.register_buffer("taps", taps.reshape(27, conv.in_channels, 1, 1, 1).clone())
-        self.register_buffer("bias", conv.bias.detach().reshape(1, 1, 1, 1, 1).clone())
+        self.register_buffer("weight", conv.weight.detach().clone())
+        bias = conv.bias.detach().clone() if conv.bias is not None else None
+        self.register_buffer("bias", bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        d, h, w = x.shape[-3:]
-        maps = F.pad(F.conv3d(x, self.taps), (1, 1, 1, 1, 1, 1))
-        out = self.bias
-        for n, (i, j, k) in enumerate(itertools.product(range(3), repeat=3)):
-            out = out + maps[:, n : n + 1, i : i + d, j : j + h, k : k + w]
-        return out
+        return depthwise_sum(x, self.weight, self.bias)
 
 
 class _Decode(nn.Module):
     """Latent codes (B, Q) -> grids (B, 1, D, D, D): probabilities, or raw decoded values.
 
-    With ``fast_output`` it works on a copy of the model whose output convolution is a _TapSum.
+    With ``fast_output`` it works on a copy of the model whose decoder is the transposed copy,
+    BatchNorm folded in and the output convolution a _DepthwiseSum.
     """
 
     def __init__(self, model: VAE, probabilities: bool, *, fast_output: bool = False) -> None:
@@ -94,8 +88,8 @@ class _Decode(nn.Module):
         if fast_output:
             model = copy.deepcopy(model)
             model.decoder = _fold_batch_norms(model.decoder.transposed_copy())
-            if is_one_channel_3x3x3(model.decoder[-1]) and model.decoder[-1].bias is not None:
-                model.decoder[-1] = _TapSum(model.decoder[-1])
+            if is_one_channel_3x3x3(model.decoder[-1]):
+                model.decoder[-1] = _DepthwiseSum(model.decoder[-1])
         self.model, self.probabilities = model, probabilities
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -68,11 +68,12 @@ def test_compiled_decoding_matches_eager_and_is_used_once_ready():
     assert not COMPILED_CONVS & _decode_profiled(sessions[(1,)], _codes(2))[1]
 
 
-def test_the_tap_sum_output_layer_computes_the_convolution():
+def test_the_depthwise_sum_output_layer_computes_the_convolution():
     conv = torch.nn.Conv3d(5, 1, 3, padding=1)
     x = torch.randn(2, 5, 6, 7, 8)
     with torch.no_grad():
-        torch.testing.assert_close(fast_decode._TapSum(conv)(x), conv(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fast_decode._DepthwiseSum(conv)(x), conv(x), rtol=1e-5,
+                                   atol=1e-5)
 
 
 def test_batch_norms_fold_into_the_transposed_convolutions():

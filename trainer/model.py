@@ -273,11 +273,46 @@ def is_one_channel_3x3x3(layer: nn.Module) -> bool:
 
 def one_channel_conv3d(x: torch.Tensor, weight: torch.Tensor,
                        bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``conv3d(x, weight, bias, padding=1)`` for a (1, C, 3, 3, 3) kernel, computed as the
-    transposed convolution with the flipped kernel: the same values, and oneDNN computes this
-    form's weight gradient about 10x faster (a one-channel output is its slow case)."""
-    flipped = weight.flip(2, 3, 4).transpose(0, 1)
-    return F.conv_transpose3d(x, _same_layout(flipped, weight), bias, padding=1)
+    """``conv3d(x, weight, bias, padding=1)`` for a (1, C, 3, 3, 3) kernel, the form of the
+    decoder's output layer that oneDNN runs far below its peak (one output channel).
+
+    Forward: a depthwise convolution (each channel with its own 3^3 slice of the kernel) summed
+    over the channels, 4-5x faster. Backward: the gradients of the equivalent transposed
+    convolution with the flipped kernel, whose weight gradient oneDNN computes about 10x faster
+    than the plain convolution's (the depthwise form's backward is the slowest of the three).
+    """
+    return _OneChannelConv3d.apply(x, weight, bias)
+
+
+def depthwise_sum(x: torch.Tensor, weight: torch.Tensor,
+                  bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``conv3d(x, weight, bias, padding=1)`` for a (1, C, 3, 3, 3) kernel as a depthwise
+    convolution summed over the channels."""
+    channels = x.shape[1]
+    out = F.conv3d(x, weight.reshape(channels, 1, 3, 3, 3), None, padding=1, groups=channels)
+    out = out.sum(1, keepdim=True)
+    return out if bias is None else out + bias.view(1, 1, 1, 1, 1)
+
+
+class _OneChannelConv3d(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor,
+                bias: torch.Tensor | None) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return depthwise_sum(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        flipped = _same_layout(weight.flip(2, 3, 4).transpose(0, 1), weight)
+        needs_bias = ctx.has_bias and ctx.needs_input_grad[2]
+        grad_x, grad_flipped, grad_bias = torch.ops.aten.convolution_backward(
+            grad, x, flipped, [1] if ctx.has_bias else None, [1, 1, 1], [1, 1, 1], [1, 1, 1],
+            True, [0, 0, 0], 1, [ctx.needs_input_grad[0], ctx.needs_input_grad[1], needs_bias])
+        grad_weight = (grad_flipped.transpose(0, 1).flip(2, 3, 4)
+                       if grad_flipped is not None else None)
+        return grad_x, grad_weight, grad_bias
 
 
 def _same_layout(derived: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
