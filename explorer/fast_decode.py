@@ -123,7 +123,7 @@ def _fold_batch_norms(layers: nn.Sequential) -> nn.Sequential:
 
 
 class CompiledDecoder:
-    """A VAE's decoder compiled for fixed batch sizes on a daemon thread, used once ready.
+    """A VAE's decoder compiled for fixed batch sizes on a background thread, used once ready.
 
     ``start()`` compiles the sizes in the given order; each is checked against eager decoding
     before it is used. ``__call__`` returns None for a size that is not ready (then decode
@@ -139,15 +139,24 @@ class CompiledDecoder:
         self._compiled: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._ready: frozenset[int] = frozenset()
         self._done = threading.Event()
+        self._cancelled = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> CompiledDecoder:
-        """Begin compiling in the background (once); returns self."""
+        """Begin compiling in the background (once); returns self.
+
+        The thread is not a daemon: a process that exits while inductor compiles crashed in
+        its C++ teardown (segmentation fault or abort, 3 of 6 exits here), so exiting waits for
+        the batch size in progress; `cancel` skips the rest.
+        """
         if self._thread is None:
-            self._thread = threading.Thread(target=self._compile_all, daemon=True,
-                                            name="decoder-compile")
+            self._thread = threading.Thread(target=self._compile_all, name="decoder-compile")
             self._thread.start()
         return self
+
+    def cancel(self) -> None:
+        """Compile no further batch sizes (the one in progress cannot be interrupted)."""
+        self._cancelled.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until compiling has finished or failed; False on timeout."""
@@ -180,6 +189,8 @@ class CompiledDecoder:
             self._compiled = torch._dynamo.run(compiled)
             codes = torch.Generator().manual_seed(0)
             for size in self.batch_sizes:
+                if self._cancelled.is_set():
+                    return
                 z = torch.randn(size, self._latent_dim, generator=codes)
                 # Freezing is a process-wide inductor setting, read while tracing and compiling;
                 # it is on only for this first call, which compiles. One compile thread keeps

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -129,3 +132,33 @@ def _decode_profiled(session: ExplorerSession, codes: np.ndarray) -> tuple[np.nd
 
 def _crash(*args, **kwargs):
     raise RuntimeError("kernel crashed")
+
+
+def test_a_cancelled_compile_builds_no_further_sizes():
+    session = _session()
+    decoder = fast_decode.CompiledDecoder(session.model, (1, 3), probabilities=True)
+    decoder.cancel()
+    assert decoder.start().wait(COMPILE_TIMEOUT_S)
+    assert not decoder.ready(1) and not decoder.ready(3) and decoder.error is None
+
+
+EXIT_WHILE_COMPILING = """
+import time
+from explorer.session import ExplorerSession
+from trainer.config import TrainConfig
+from trainer.model import VAE
+config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16))
+ExplorerSession(VAE.from_config(config), config).compile_decoder((1, 3))
+time.sleep(1.5)  # into the compile: exiting right at its start did not crash
+"""
+
+
+@needs_toolchain
+def test_the_process_exits_cleanly_while_the_decoder_compiles():
+    """Exiting during a compile crashed the interpreter's teardown (segfault or abort) when the
+    compile thread was a daemon; now exiting waits for it."""
+    result = subprocess.run([sys.executable, "-c", EXIT_WHILE_COMPILING], capture_output=True,
+                            text=True, timeout=COMPILE_TIMEOUT_S,
+                            env={**os.environ, fast_decode.ENV_SWITCH: "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "terminate called" not in result.stderr

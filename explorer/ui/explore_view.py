@@ -195,8 +195,11 @@ class ExploreView(QWidget):
             self._rerun_sequence()
 
     def shutdown(self) -> None:
-        """Stop the decode worker (the main window may call this on close)."""
+        """Stop the decode worker and any decoder compilation (the main window calls this on
+        close)."""
         self.service.shutdown()
+        if self.session is not None and self.session.compiled is not None:
+            self.session.compiled.cancel()
 
     # --- layout --------------------------------------------------------------------------------
     def _build_content(self) -> QWidget:
