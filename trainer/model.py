@@ -192,8 +192,9 @@ class Decoder(nn.Sequential):
 
     ``forward`` computes the same function faster on CPU: each Upsample + Conv3d pair as one
     transposed convolution (`upsample_conv3d`: 8/27 of the multiply-adds, no upsampled grid in
-    memory) and the one-channel output convolution as the equivalent transposed convolution
-    (`one_channel_conv3d`). ``nn.Sequential.forward(decoder, h)`` runs the layers one by one.
+    memory) and the one-channel output convolution as a depthwise convolution summed over the
+    channels, with the gradients of its transposed form (`one_channel_conv3d`).
+    ``nn.Sequential.forward(decoder, h)`` runs the layers one by one.
     """
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
