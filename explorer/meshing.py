@@ -36,18 +36,32 @@ def mesh_from_grid(
     # Every cell the surface crosses has a corner above the threshold: mesh only the bounding
     # box of those voxels, with a margin of 2 so that the normals' central differences still
     # see the true neighbours (0.75 vs 0.89 ms median for the bundled model's shapes at 32^3).
-    inside = np.nonzero(grid > threshold)
-    start = np.maximum([axis.min() - _MARGIN for axis in inside], 0)
-    stop = np.minimum([axis.max() + _MARGIN + 1 for axis in inside], grid.shape)
+    above = grid > threshold
+    start, stop = _bounds(above)
     box = grid[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]]
     padded = np.full(np.add(box.shape, 2), low, dtype=np.float32)
     padded[1:-1, 1:-1, 1:-1] = box
+    # A degenerate (zero-area) triangle needs two vertices at one grid point, that is a value
+    # at the level itself; only then is skimage's clean-up pass (0.15 ms at 32^3) needed.
+    at_level = bool((np.abs(box - threshold) <= _LEVEL_TOLERANCE).any())
     vertices, faces, normals, _ = marching_cubes(
-        padded, level=threshold, gradient_direction="ascent", allow_degenerate=False
+        padded, level=threshold, gradient_direction="ascent", allow_degenerate=not at_level
     )
     # Padded index j is voxel start + j - 1, whose centre is at (start + j - 1 + 0.5) / D.
     vertices = (vertices + (start - 0.5).astype(np.float32)) / np.float32(grid.shape)
     return trimesh.Trimesh(vertices, faces, vertex_normals=normals, process=False)
 
 
+def _bounds(above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop indices per axis of the voxels marked in ``above``, widened by _MARGIN
+    and clipped to the grid."""
+    start, stop = [], []
+    for axis in range(3):
+        marked = np.flatnonzero(above.any(axis=tuple(a for a in range(3) if a != axis)))
+        start.append(max(marked[0] - _MARGIN, 0))
+        stop.append(min(marked[-1] + _MARGIN + 1, above.shape[axis]))
+    return np.asarray(start), np.asarray(stop)
+
+
 _MARGIN = 2
+_LEVEL_TOLERANCE = 1e-6

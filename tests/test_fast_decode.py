@@ -90,6 +90,28 @@ def test_batch_norms_fold_into_the_transposed_convolutions():
         torch.testing.assert_close(folded(h), model.decoder(h), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("resolution", [16, 32])
+def test_the_rewritten_decoder_computes_the_same_grids_eagerly(resolution):
+    # The linear layer from z composed with the first transposed convolution, BatchNorm
+    # folded, the depthwise output layer: the module that gets compiled, run as it is.
+    torch.manual_seed(resolution)
+    config = TrainConfig(resolution=resolution, latent_dim=5, channels=(4, 8, 8, 16))
+    model = VAE.from_config(config)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm3d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    fast = fast_decode._FastDecode(model, probabilities=False).eval()
+    assert isinstance(fast.start, torch.nn.Linear) and fast.start.in_features == 5
+    assert not any(isinstance(m, torch.nn.ConvTranspose3d) and m.in_channels == 16
+                   for m in fast.rest)   # the 16 -> 8 stage went into the linear layer
+    z = torch.randn(3, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(z), model.decode(z), rtol=1e-4, atol=1e-4)
+
+
 def test_a_failing_compile_is_logged_once_and_decoding_stays_eager(monkeypatch, caplog):
     def broken_compile(*args, **kwargs):
         raise RuntimeError("no compiler today")
