@@ -41,9 +41,11 @@ def mesh_from_grid(
     box = grid[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]]
     padded = np.full(np.add(box.shape, 2), low, dtype=np.float32)
     padded[1:-1, 1:-1, 1:-1] = box
-    # A degenerate (zero-area) triangle needs two vertices at one grid point, that is a value
-    # at the level itself; only then is skimage's clean-up pass (0.15 ms at 32^3) needed.
-    at_level = bool((np.abs(box - threshold) <= _LEVEL_TOLERANCE).any())
+    # A degenerate (zero-area) triangle needs two vertices at one grid point: a value at the
+    # level, or so close to it (relative to the value range) that interpolation rounds onto the
+    # grid point. Only then is skimage's clean-up pass (0.15 ms at 32^3) needed.
+    tolerance = _LEVEL_TOLERANCE * max(1.0, float(high - low))
+    at_level = bool((np.abs(box - threshold) <= tolerance).any())
     vertices, faces, normals, _ = marching_cubes(
         padded, level=threshold, gradient_direction="ascent", allow_degenerate=not at_level
     )
