@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,12 +26,13 @@ from trainer.checkpoint import load_checkpoint  # noqa: E402
 from trainer.data.shapeset import ShapeSet  # noqa: E402
 from trainer.data.sources import load_shapes  # noqa: E402
 from trainer.model import VAE  # noqa: E402
+from trainer.objective import reconstruction_nll  # noqa: E402
 from trainer.perf import tune_allocator  # noqa: E402
 from trainer.stats import iou_and_hamming  # noqa: E402
 
 
 def balanced_subset(shapes: ShapeSet, n: int) -> ShapeSet:
-    """Up to ``n`` shapes, the first of each class in turn (the same classes in each share)."""
+    """Up to ``n`` shapes: the first ``n // classes`` of each class present."""
     per_class = [np.flatnonzero(shapes.labels == k) for k in range(len(shapes.class_names))]
     take = max(1, n // max(1, sum(len(p) > 0 for p in per_class)))
     return shapes.subset(np.sort(np.concatenate([p[:take] for p in per_class])))
@@ -44,7 +44,7 @@ def optimised_codes(model: VAE, grids: torch.Tensor, start: torch.Tensor, steps:
     z = start.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([z], lr=lr)
     for _ in range(steps):
-        loss = F.binary_cross_entropy_with_logits(model.decode(z), grids, reduction="sum")
+        loss = reconstruction_nll(model.decode(z), grids, "bernoulli").sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
