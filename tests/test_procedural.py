@@ -132,6 +132,21 @@ def test_generated_orientations_are_random():
     assert cosines.mean() < 0.7
 
 
+def test_unrotated_solids_are_axis_aligned_copies_of_the_same_draws():
+    turned = make_procedural(70, 32, seed=5)
+    aligned = make_procedural(70, 32, seed=5, rotate=False)
+    assert np.array_equal(turned.labels, aligned.labels)
+    boxes = aligned.grids[aligned.labels == SHAPE_KINDS.index("box"), 0].astype(bool)
+    for box in boxes:  # an axis-aligned box fills its bounding box
+        rows = [np.flatnonzero(box.any(axis=tuple(a for a in range(3) if a != k)))
+                for k in range(3)]
+        assert box.sum() == np.prod([r[-1] - r[0] + 1 for r in rows])
+    # spheres look the same in every orientation: the same draws give the same spheres
+    spheres = turned.labels == SHAPE_KINDS.index("sphere")
+    differing = (turned.grids[spheres] != aligned.grids[spheres]).sum(axis=(1, 2, 3, 4))
+    assert differing.max() <= 4
+
+
 @pytest.mark.parametrize(
     ("n", "resolution", "kinds"),
     [(0, 16, SHAPE_KINDS), (-3, 16, SHAPE_KINDS), (2.5, 16, SHAPE_KINDS), (10, 24, SHAPE_KINDS),

@@ -39,11 +39,13 @@ Radii = np.ndarray      # (m,) float: radius of a ball around the origin holding
 
 def make_procedural(n: int, resolution: int, seed: int,
                     kinds: Sequence[str] = SHAPE_KINDS, *, grid: str = "occupancy",
-                    truncation: float = 3.0) -> ShapeSet:
+                    truncation: float = 3.0, rotate: bool = True) -> ShapeSet:
     """``n`` random solids at ``resolution``^3, labelled by kind, balanced over ``kinds``, as
     occupancy grids or (``grid="sdf"``) truncated signed distances (module docstring).
 
     The same arguments give identical arrays; both grid kinds hold the same solids.
+    ``rotate=False`` leaves the same solids (sizes and offsets) axis-aligned: a diagnostic of
+    what the random orientations cost a model, not a data set to train the app's default on.
     """
     kinds = _check_args(n, resolution, kinds)
     if grid not in ("occupancy", "sdf") or not truncation > 0:
@@ -58,7 +60,7 @@ def make_procedural(n: int, resolution: int, seed: int,
         todo = np.flatnonzero(labels == label)
         while len(todo):
             solids = _random_solids(rng, kind, len(todo), resolution,
-                                    truncation if signed else None)
+                                    truncation if signed else None, rotate)
             grids[todo, 0] = solids
             todo = todo[_too_small(solids <= 0 if signed else solids)]
     return ShapeSet(grids, labels, kinds, signed=signed)
@@ -103,11 +105,14 @@ def _too_small(grids: np.ndarray) -> np.ndarray:
 
 
 def _random_solids(rng: np.random.Generator, kind: str, m: int, resolution: int,
-                   truncation: float | None = None) -> np.ndarray:
+                   truncation: float | None = None, rotate: bool = True) -> np.ndarray:
     """(m, D, D, D) bool occupancy of ``m`` random solids of one kind, or with a
-    ``truncation`` their float16 truncated signed distances."""
+    ``truncation`` their float16 truncated signed distances; axis-aligned unless ``rotate``
+    (the rotations are drawn either way, so both draw the same sizes and offsets)."""
     sizes, radii = _SAMPLERS[kind](rng, m)
     rotations = _random_rotations(rng, m)
+    if not rotate:
+        rotations = np.broadcast_to(np.eye(3), rotations.shape)
     reach = (_EXTENT - radii)[:, None]
     offsets = rng.uniform(-reach, reach, size=(m, 3))
     step = max(1, _CHUNK_VOXELS // resolution**3)
