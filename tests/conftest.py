@@ -23,7 +23,7 @@ def eager_decoding(monkeypatch):
 
 @pytest.fixture
 def tiny_config() -> TrainConfig:
-    return TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,
+    return TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16), batch_size=8,
                        epochs=2, lr=2e-3, dataset_size=40, seed=3)
 
 

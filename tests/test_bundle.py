@@ -20,7 +20,7 @@ from trainer.model import VAE
 
 TINY_TOML = """resolution = 16
 channels = [4, 8, 8, 8]
-latent_dim = 4
+latent_dim = 12
 epochs = 1
 dataset_size = 16
 batch_size = 8

@@ -18,12 +18,12 @@ from trainer.config import TrainConfig
 from trainer.errors import CheckpointError
 from trainer.model import VAE
 
-CONFIG = TrainConfig(resolution=16, latent_dim=4, channels=(2, 4, 4, 8))
+CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(2, 4, 4, 8))
 
 
-def _ckpt() -> Checkpoint:
+def _ckpt(config: TrainConfig = CONFIG) -> Checkpoint:
     torch.manual_seed(0)
-    return Checkpoint(config=CONFIG, model_state=VAE.from_config(CONFIG).state_dict(), epoch=3,
+    return Checkpoint(config=config, model_state=VAE.from_config(config).state_dict(), epoch=3,
                       class_names=("a", "b"))
 
 
@@ -107,7 +107,7 @@ def test_newer_format_version(tmp_path):
 
 def test_weights_of_another_architecture(tmp_path):
     path = save_checkpoint(tmp_path / "m.pt", _ckpt())
-    other = TrainConfig(resolution=32, latent_dim=4, channels=(2, 4, 4, 8))
+    other = TrainConfig(resolution=32, latent_dim=12, channels=(2, 4, 4, 8))
     _tamper(path, model=VAE.from_config(other).state_dict())
     with pytest.raises(CheckpointError, match="another architecture or resolution"):
         load_checkpoint(path)
@@ -129,24 +129,39 @@ def test_safetensors_export(tmp_path):
 
 
 def test_format_1_files_still_load(tmp_path):
-    """A file written before the model family: version 1, no kind, older config and reports."""
+    """A file written before the model family: version 1, no kind, older config and reports;
+    its network has no pose dimensions."""
     report = {"epoch": 1, "train_loss": 9.0, "train_recon": 8.0, "train_kl": 1.0,
               "val_loss": 9.5, "val_recon": 8.5, "val_kl": 1.0, "val_iou": 0.5,
               "val_hamming": 0.1, "mu_mean": 0.0, "mu_var": 1.0, "logvar_mean": -1.0,
               "mu_mean_per_dim": [0.0] * 4, "mu_var_per_dim": [1.0] * 4, "active_units": 4,
-              "latent_dim": 4, "lr": 1e-3, "samples_per_s": 10.0, "elapsed_s": 5.0}
-    old_config = {k: v for k, v in CONFIG.to_dict().items()
+              "latent_dim": 12, "lr": 1e-3, "samples_per_s": 10.0, "elapsed_s": 5.0}
+    poseless = CONFIG.with_overrides(pose="none")
+    old_config = {k: v for k, v in poseless.to_dict().items()
                   if k in ("data", "resolution", "latent_dim", "channels", "batch_size",
                            "epochs", "lr", "lr_schedule", "likelihood", "samples", "beta",
                            "seed", "val_fraction", "dataset_size")}
     path = tmp_path / "old.pt"
     torch.save({"format": "shape-latent-explorer", "version": 1, "config": old_config,
-                "model": _ckpt().model_state, "epoch": 1, "history": [report],
+                "model": _ckpt(poseless).model_state, "epoch": 1, "history": [report],
                 "class_names": ["a"], "optimizer": None, "rng": None}, path)
     ckpt = load_checkpoint(path)
-    assert ckpt.kind == "vae" and ckpt.ppca is None and ckpt.config == CONFIG
+    assert ckpt.kind == "vae" and ckpt.ppca is None and ckpt.config == poseless
     assert ckpt.history[0].beta == CONFIG.beta and ckpt.history[0].val_iou == 0.5
     assert ckpt.history[0].temperature is None and ckpt.history[0].mutual_info_per_var == ()
+
+
+def test_format_2_files_load_without_pose_and_format_3_keeps_it(tmp_path):
+    """Files written before pose-aware models hold networks without pose dimensions."""
+    poseless = CONFIG.with_overrides(pose="none")
+    old_config = {k: v for k, v in poseless.to_dict().items() if k != "pose"}
+    path = save_checkpoint(tmp_path / "old.pt", _ckpt(poseless))
+    _tamper(path, version=2, config=old_config)
+    old = load_checkpoint(path)
+    assert old.config == poseless and not old.build_model().pose
+    path = save_checkpoint(tmp_path / "new.pt", _ckpt())
+    _tamper(path, config=CONFIG.to_dict())
+    assert load_checkpoint(path).build_model().pose
 
 
 def test_unknown_model_kind(tmp_path):

@@ -7,8 +7,9 @@ import trimesh
 from safetensors.torch import load_file
 
 from explorer.cli import main
+from trainer.checkpoint import load_checkpoint
 
-TINY = ["--resolution", "16", "--latent-dim", "4", "--batch-size", "8", "--dataset-size", "30",
+TINY = ["--resolution", "16", "--latent-dim", "12", "--batch-size", "8", "--dataset-size", "30",
         "--epochs", "2", "--seed", "1"]
 
 
@@ -51,12 +52,23 @@ def test_train_info_sample_export(tmp_path, tiny_config_file, capsys):
     (["train", "--lr", "-1"], "lr must be in"),
     (["info", "missing.pt"], "no such checkpoint"),
     (["sample", "missing.pt"], "no such checkpoint"),
+    (["train", "--pose", "moments", "--latent-dim", "6"], "latent_dim must be at least 10"),
 ])
 def test_errors_are_one_line_and_non_zero(argv, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and words in err and "\n" not in err
+
+
+def test_pose_flag_reaches_the_checkpoint(tmp_path, tiny_config_file, capsys):
+    ckpt = tmp_path / "m.pt"
+    assert main(["train", "--config", str(tiny_config_file), *TINY, "--epochs", "1",
+                 "--pose", "none", "--checkpoint", str(ckpt)]) == 0
+    assert main(["info", str(ckpt)]) == 0
+    assert "pose" in capsys.readouterr().out
+    assert load_checkpoint(ckpt).config.pose == "none"
+    assert not load_checkpoint(ckpt).build_model().pose
 
 
 def test_resume_refuses_changed_settings(tmp_path, tiny_config_file, capsys):
@@ -82,7 +94,7 @@ def test_ppca_fit_compare_info_and_sample(tmp_path, tiny_config_file, capsys):
     ppca = tmp_path / "ppca.pt"
     assert main(["ppca", "--compare", str(vae), "--out", str(ppca)]) == 0
     out = capsys.readouterr().out
-    assert "PPCA (Q=4)" in out and "VAE (Q=4) (epoch 1)" in out and "val IoU" in out
+    assert "PPCA (Q=12)" in out and "VAE (Q=12) (epoch 1)" in out and "val IoU" in out
 
     assert main(["info", str(ppca)]) == 0
     out = capsys.readouterr().out
@@ -105,10 +117,10 @@ def test_train_discrete_denoising_with_flags(tmp_path, tiny_config_file, capsys)
                  "--metrics", str(metrics)]) == 0
     line = json.loads(metrics.read_text())
     assert line["beta"] == 0.5 and line["temperature"] > 0 and line["mu_mean"] is None
-    assert len(line["mutual_info_per_var"]) == 4
+    assert len(line["mutual_info_per_var"]) == 12
     assert main(["info", str(ckpt)]) == 0
     out = capsys.readouterr().out
-    assert "denoising discrete VAE (4 x 3)" in out and "posterior entropy" in out
+    assert "denoising discrete VAE (12 x 3)" in out and "posterior entropy" in out
     assert main(["sample", str(ckpt), "--n", "2", "--out", str(tmp_path / "s"),
                  "--threshold", "0.01"]) == 0
 

@@ -40,6 +40,9 @@ from trainer.errors import ConfigError
     ({"grid": "sdf", "likelihood": "gaussian", "data": "/shapes"}, "built-in data only"),
     ({"grid": "sdf", "likelihood": "gaussian", "noise": "flip"}, "use 'gaussian'"),
     ({"sdf_truncation": 0.5}, "sdf_truncation"),
+    ({"pose": "pca"}, "pose must be one of"),
+    ({"latent": "categorical", "pose": "moments"}, "pose 'moments' needs Gaussian latents"),
+    ({"latent_dim": 9, "pose": "moments"}, "latent_dim must be at least 10"),
 ])
 def test_invalid_values_name_the_setting(bad, words):
     with pytest.raises(ConfigError, match=words):
@@ -49,6 +52,13 @@ def test_invalid_values_name_the_setting(bad, words):
 def test_unknown_keys_are_refused():
     with pytest.raises(ConfigError, match=r"unknown config setting.*'learning_rate'"):
         TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_pose_auto_applies_where_the_pose_dimensions_fit():
+    assert TrainConfig().uses_pose and TrainConfig(latent_dim=10).uses_pose
+    assert not TrainConfig(latent_dim=9).uses_pose
+    assert not TrainConfig(latent="categorical").uses_pose
+    assert not TrainConfig(pose="none").uses_pose
 
 
 def test_dict_round_trip_and_overrides():
@@ -88,7 +98,7 @@ def test_model_family_defaults_are_off_and_round_trip():
     assert (config.noise, config.latent, config.beta_schedule, config.free_bits, config.grid,
             config.straight_through) == ("none", "gaussian", "constant", 0.0, "occupancy", False)
     assert config.code_dim == config.latent_dim
-    family = TrainConfig(latent="categorical", latent_dim=16, categorical_classes=8,
+    family = TrainConfig(latent="categorical", pose="none", latent_dim=16, categorical_classes=8,
                          straight_through=True, noise="gaussian", noise_level=0.2,
                          beta_schedule="cyclical", beta_cycles=3, free_bits=0.25,
                          grid="sdf", likelihood="gaussian", sdf_truncation=2.5)

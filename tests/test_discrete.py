@@ -66,7 +66,7 @@ def test_categorical_kl_matches_a_direct_computation():
 
 def test_categorical_vae_shapes_and_mode_codes():
     config = TrainConfig(resolution=16, latent_dim=3, categorical_classes=5, latent="categorical",
-                         channels=(2, 4, 4, 8))
+                         pose="none", channels=(2, 4, 4, 8))
     model = CategoricalVAE.from_config(config)
     assert model.latent_dim == config.code_dim == 15
     y = torch.rand(2, 1, 16, 16, 16)

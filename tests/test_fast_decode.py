@@ -32,7 +32,7 @@ def compile_allowed(monkeypatch):
 
 
 def _session(likelihood: str = "bernoulli", seed: int = 0) -> ExplorerSession:
-    config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16),
+    config = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16),
                          likelihood=likelihood)
     torch.manual_seed(seed)
     model = VAE.from_config(config)
@@ -45,7 +45,7 @@ def _session(likelihood: str = "bernoulli", seed: int = 0) -> ExplorerSession:
 
 
 def _codes(n: int) -> np.ndarray:
-    return np.random.default_rng(n).standard_normal((n, 4))
+    return np.random.default_rng(n).standard_normal((n, 12))
 
 
 @needs_toolchain
@@ -169,7 +169,7 @@ import time
 from explorer.session import ExplorerSession
 from trainer.config import TrainConfig
 from trainer.model import VAE
-config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16))
+config = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16))
 ExplorerSession(VAE.from_config(config), config).compile_decoder((1, 3))
 time.sleep(1.5)  # into the compile: exiting right at its start did not crash
 """

@@ -390,7 +390,7 @@ def test_cli_trains_on_a_folder_and_clears_the_cache(corpus, tmp_path, capsys, m
     monkeypatch.setenv(CACHE_ENV, str(cache))
     ckpt, tiny = tmp_path / "run.pt", write(tmp_path, "tiny.toml", "channels = [4, 8, 8, 16]\n")
     argv = ["train", "--data", str(corpus), "--resolution", str(RES), "--epochs", "1",
-            "--batch-size", "4", "--latent-dim", "4", "--config", str(tiny),
+            "--batch-size", "4", "--latent-dim", "12", "--config", str(tiny),
             "--checkpoint", str(ckpt)]
     assert main(argv) == 0
     err = capsys.readouterr().err

@@ -7,17 +7,19 @@ from trainer.config import TrainConfig
 from trainer.model import VAE
 
 
+@pytest.mark.parametrize("pose", ["none", "moments"])
 @pytest.mark.parametrize("resolution", [16, 32, 64])
-def test_shapes_at_each_resolution(resolution):
-    model = VAE.from_config(TrainConfig(resolution=resolution, latent_dim=6,
-                                        channels=(2, 4, 4, 8)))
+def test_shapes_at_each_resolution(resolution, pose):
+    model = VAE.from_config(TrainConfig(resolution=resolution, latent_dim=12,
+                                        channels=(2, 4, 4, 8), pose=pose))
+    assert model.pose == (pose == "moments")
     y = torch.rand(2, 1, resolution, resolution, resolution)
     mu, logvar = model.encode(y)
-    assert mu.shape == logvar.shape == (2, 6)
+    assert mu.shape == logvar.shape == (2, 12)
     assert model.decode(mu).shape == (2, 1, resolution, resolution, resolution)
     logits, mu2, _ = model(y, samples=3)
     assert logits.shape == (6, 1, resolution, resolution, resolution)
-    assert mu2.shape == (2, 6)
+    assert mu2.shape == (2, 12)
 
 
 def test_decoder_depends_on_the_code():

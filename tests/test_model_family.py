@@ -20,7 +20,8 @@ K, C = 4, 3
 
 @pytest.fixture
 def categorical_config(tiny_config: TrainConfig) -> TrainConfig:
-    return tiny_config.with_overrides(latent="categorical", latent_dim=K, categorical_classes=C,
+    return tiny_config.with_overrides(latent="categorical", pose="none", latent_dim=K,
+                                      categorical_classes=C,
                                       temperature=2.0, temperature_min=0.5,
                                       temperature_decay=0.05)
 
@@ -29,7 +30,7 @@ def categorical_config(tiny_config: TrainConfig) -> TrainConfig:
 def categorical_run() -> Trainer:
     """One short categorical run shared by the tests that only read it."""
     config = TrainConfig(resolution=16, latent_dim=K, channels=(4, 8, 8, 16), batch_size=8,
-                         epochs=2, dataset_size=40, seed=3, latent="categorical",
+                         epochs=2, dataset_size=40, seed=3, latent="categorical", pose="none",
                          categorical_classes=C, temperature=2.0, temperature_min=0.5,
                          temperature_decay=0.05)
     shapes = load_shapes(config)

@@ -57,7 +57,7 @@ def test_too_few_shapes_is_a_clear_error():
 
 @pytest.fixture(scope="module")
 def fitted():
-    config = ppca_config(TrainConfig(resolution=16, latent_dim=4, dataset_size=60, seed=2))
+    config = ppca_config(TrainConfig(resolution=16, latent_dim=12, dataset_size=60, seed=2))
     shapes = make_procedural(config.dataset_size, config.resolution, config.seed)
     train, val = shapes.split(config.val_fraction, config.seed)
     model, report = fit_and_evaluate(config, train, val)
@@ -84,7 +84,7 @@ def test_ppca_file_round_trip_and_explore_session(fitted, tmp_path):
     assert isinstance(ckpt.build_model(), PPCA)
 
     session = ExplorerSession.from_checkpoint(path)
-    assert (session.latent_kind, session.code_dim, session.iso_level) == ("gaussian", 4, 0.5)
+    assert (session.latent_kind, session.code_dim, session.iso_level) == ("gaussian", 12, 0.5)
     np.testing.assert_allclose(session.dimension_variances(), report.mu_var_per_dim)
     samples = session.decode(session.prior_samples(3, seed=0))
     assert samples.shape == (3, 16, 16, 16) and samples.dtype == np.float32

@@ -30,7 +30,7 @@ def test_cyclical_rises_over_half_of_each_cycle_then_holds():
 
 
 def test_temperature_anneals_exponentially_to_its_floor():
-    config = TrainConfig(latent="categorical", temperature=2.0, temperature_min=0.5,
+    config = TrainConfig(latent="categorical", pose="none", temperature=2.0, temperature_min=0.5,
                          temperature_decay=0.01)
     assert temperature_at(config, 0) == 2.0
     assert temperature_at(config, 50) == pytest.approx(2.0 * math.exp(-0.5))

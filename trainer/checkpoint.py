@@ -41,8 +41,9 @@ except ImportError:  # not POSIX: stale temp files are left for the user
     fcntl = None  # type: ignore[assignment]
 
 FORMAT_NAME = "shape-latent-explorer"
-FORMAT_VERSION = 2
-"""Format 2 added the model kind and the PPCA report; format 1 files (all VAEs) still load."""
+FORMAT_VERSION = 3
+"""Format 3 added the pose setting (files of formats 1-2 load with pose 'none', the network they
+hold); format 2 the model kind and the PPCA report; format 1 files (all VAEs) still load."""
 MODEL_KINDS = ("vae", "ppca")
 """A trained VAE (Gaussian or categorical latents, as its config says) or a fitted PPCA."""
 
@@ -145,7 +146,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: unknown model kind {kind!r} (known: "
                               f"{', '.join(MODEL_KINDS)})")
     try:
-        config = TrainConfig.from_dict(raw["config"])
+        config = TrainConfig.from_dict(_upgraded_config(raw["config"], version))
         ckpt = Checkpoint(
             config=config,
             model_state=raw["model"],
@@ -164,6 +165,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                               f"{_first_line(exc)}") from exc
     _check_parts(path, ckpt)
     return ckpt
+
+
+def _upgraded_config(values: Any, version: int) -> Any:
+    """A saved config as this version reads it: files before format 3 predate pose-aware
+    models."""
+    if version < 3 and isinstance(values, dict):
+        return {"pose": "none", **values}
+    return values
 
 
 def _check_parts(path: Path, ckpt: Checkpoint) -> None:

@@ -19,7 +19,7 @@ from typing import TextIO
 import torch
 
 from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint, save_checkpoint
-from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, TrainConfig
+from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
@@ -51,6 +51,7 @@ _CONFIG_FLAGS = {
     "temperature_min": "temperature_min", "temperature_decay": "temperature_decay",
     "straight_through": "straight_through", "beta_schedule": "beta_schedule",
     "warmup_epochs": "warmup_epochs", "beta_cycles": "beta_cycles", "free_bits": "free_bits",
+    "pose": "pose",
 }
 # the settings PPCA uses (data and latent size); `ppca` takes only these flags
 _PPCA_FLAGS = ("data", "resolution", "latent_dim", "seed", "dataset_size", "val_fraction",
@@ -69,7 +70,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--likelihood", choices=("bernoulli", "gaussian"))
     train.add_argument("--beta", type=float, help="KL weight")
     train.add_argument("--samples", type=int, help="Monte-Carlo samples L per shape")
-    family = train.add_argument_group("model family (denoising, discrete latents, KL schedule)")
+    family = train.add_argument_group(
+        "model family (denoising, discrete latents, KL schedule, pose)")
     family.add_argument("--noise", choices=NOISE_MODELS,
                         help="denoising VAE: corrupt training inputs (default none)")
     family.add_argument("--noise-level", type=float,
@@ -88,6 +90,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     family.add_argument("--warmup-epochs", type=int, help="linear schedule: epochs to reach beta")
     family.add_argument("--beta-cycles", type=int, help="cyclical schedule: number of cycles")
     family.add_argument("--free-bits", type=float, help="free bits lambda per dimension (nats)")
+    family.add_argument("--pose", choices=POSES,
+                        help="9 latent dimensions hold each shape's pose from its moments "
+                             "(moments), not (none), or where they apply (auto, default)")
     train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")

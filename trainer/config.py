@@ -19,6 +19,7 @@ NOISE_MODELS = ("none", "flip", "dropout", "gaussian")
 LATENTS = ("gaussian", "categorical")
 BETA_SCHEDULES = ("constant", "linear", "cyclical")
 GRIDS = ("occupancy", "sdf")
+POSES = ("auto", "moments", "none")
 BUILTIN_DATA = "builtin"
 
 
@@ -33,10 +34,10 @@ class TrainConfig:
     channels: tuple[int, ...] = field(
         default=(16, 32, 64, 128), metadata={"help": "channels of the 4 encoder stages"}
     )
-    # Defaults: a run of the built-in data at 32^3 fits 20 minutes on 2 CPU cores (24 epochs of
-    # batch 8 took 17.8 min; batch 8 learned more per epoch than 16 in every comparison here).
+    # Defaults: a run of the built-in data at 32^3 fits 20 minutes on 2 CPU cores (20 epochs of
+    # batch 8 with pose dimensions; batch 8 learned more per epoch than 16 in every comparison).
     batch_size: int = field(default=8, metadata={"help": "shapes per optimisation step"})
-    epochs: int = field(default=24, metadata={"help": "passes over the training set"})
+    epochs: int = field(default=20, metadata={"help": "passes over the training set"})
     lr: float = field(default=2e-3, metadata={"help": "Adam learning rate (peak)"})
     lr_schedule: str = field(default="cosine", metadata={"help": "'cosine' decay or 'constant'"})
     likelihood: str = field(
@@ -80,6 +81,11 @@ class TrainConfig:
         "help": "cyclical schedule: cycles over the run (rise over half a cycle, then hold)"})
     free_bits: float = field(default=0.0, metadata={
         "help": "nats per latent dimension below which the batch-mean KL is not penalised"})
+    pose: str = field(default="auto", metadata={
+        "help": "'moments': 9 of the latent dimensions carry each shape's orientation and "
+                "position, taken from its second moments, and the network encodes and draws "
+                "shapes in their own frame (Gaussian latents, latent_dim >= 10); 'none'; "
+                "'auto': moments where they apply, else none"})
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -136,6 +142,13 @@ class TrainConfig:
                  f"temperature_min must be in (0, temperature], got {self.temperature_min}")
         _require(math.isfinite(self.temperature_decay) and 0 <= self.temperature_decay <= 1,
                  f"temperature_decay must be in [0, 1], got {self.temperature_decay}")
+        _require(self.pose in POSES, f"pose must be one of {POSES}, got {self.pose!r}")
+        if self.pose == "moments":
+            _require(not self.is_categorical, "pose 'moments' needs Gaussian latents; use pose "
+                     "'none' with categorical latents")
+            _require(self.latent_dim >= 10, f"pose 'moments' keeps the pose in 9 latent "
+                     f"dimensions, so latent_dim must be at least 10 (got {self.latent_dim}); "
+                     "use pose 'none' for fewer")
         _require(self.beta_schedule in BETA_SCHEDULES,
                  f"beta_schedule must be one of {BETA_SCHEDULES}, got {self.beta_schedule!r}")
         _require(1 <= self.warmup_epochs <= 100_000,
@@ -157,6 +170,13 @@ class TrainConfig:
     def code_dim(self) -> int:
         """Width of a latent code the decoder takes: Q, or K x C one-hot entries."""
         return self.latent_dim * (self.categorical_classes if self.is_categorical else 1)
+
+    @property
+    def uses_pose(self) -> bool:
+        """Whether the model keeps each shape's pose in its first 9 latent dimensions."""
+        if self.pose == "auto":
+            return not self.is_categorical and self.latent_dim >= 10
+        return self.pose == "moments"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (tuples become lists)."""

@@ -13,6 +13,14 @@ from torch.utils.checkpoint import checkpoint
 
 from trainer.config import TrainConfig
 from trainer.discrete import gumbel_noise, gumbel_softmax
+from trainer.pose import (
+    POSE_DIMS,
+    pose_code,
+    pose_from_code,
+    principal_pose,
+    to_grid_frame,
+    to_shape_frame,
+)
 
 STAGES = 4
 
@@ -27,34 +35,59 @@ class VAE(nn.Module):
 
     Decoder: linear -> 4 x (nearest upsample 2 + Conv3d 3^3 + BatchNorm + ReLU) -> Conv3d to one
     logit per voxel. The encoder predicts the log-variance l of q(z|y) = N(mu, diag(exp(l))).
+
+    With ``pose`` (trainer.pose), the first POSE_DIMS of the Q dimensions carry each shape's
+    pose: their means are computed from the shape's second moments, the encoder's network sees
+    the shape in its own frame (centred, principal axes along the grid's) and predicts the other
+    means and all the log-variances; the decoder draws the shape in that frame from the other
+    dimensions and resamples its logits into the grid with the pose the code holds.
+    ``signed`` grids (signed distances, negative inside) take their pose from the inside voxels.
     """
 
-    def __init__(self, resolution: int, latent_dim: int, channels: tuple[int, ...]) -> None:
+    def __init__(self, resolution: int, latent_dim: int, channels: tuple[int, ...],
+                 pose: bool = False, signed: bool = False) -> None:
         super().__init__()
         if resolution % 2**STAGES:
             raise ValueError(f"resolution must be a multiple of {2**STAGES}")
+        if pose and latent_dim <= POSE_DIMS:
+            raise ValueError(f"a pose-aware VAE needs more than {POSE_DIMS} latent dimensions")
         self.resolution, self.latent_dim, self.channels = resolution, latent_dim, tuple(channels)
+        self.pose, self.signed = pose, signed
         self.bottom = resolution // 2**STAGES
         flat = channels[-1] * self.bottom**3
+        shape_dims = latent_dim - POSE_DIMS if pose else latent_dim
         self.encoder = _encoder(channels)
-        self.to_mu = nn.Linear(flat, latent_dim)
+        self.to_mu = nn.Linear(flat, shape_dims)
         self.to_logvar = nn.Linear(flat, latent_dim)
-        self.from_z = nn.Linear(latent_dim, flat)
+        self.from_z = nn.Linear(shape_dims, flat)
         self.decoder = _decoder(channels)
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> VAE:
-        return cls(config.resolution, config.latent_dim, config.channels)
+        return cls(config.resolution, config.latent_dim, config.channels,
+                   pose=config.uses_pose, signed=config.grid == "sdf")
 
     def encode(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Grids (B, 1, D, D, D) -> (mu, logvar), each (B, Q)."""
-        h = self.encoder(y)
-        return self.to_mu(h), self.to_logvar(h)
+        if not self.pose:
+            h = self.encoder(y)
+            return self.to_mu(h), self.to_logvar(h)
+        with torch.no_grad():
+            inside = (y <= 0).float() if self.signed else y.clamp(0, 1)
+            rotation, centroid = principal_pose(inside)
+            aligned = to_shape_frame(y, rotation, centroid, outside=1.0 if self.signed else 0.0)
+        h = self.encoder(aligned.contiguous(memory_format=_layout(y)))
+        return torch.cat([pose_code(rotation, centroid).to(h.dtype), self.to_mu(h)], 1), \
+            self.to_logvar(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent codes (B, Q) -> logits (B, 1, D, D, D)."""
-        h = self.from_z(z).view(-1, self.channels[-1], self.bottom, self.bottom, self.bottom)
-        return self.decoder(h)
+        shape = z[:, POSE_DIMS:] if self.pose else z
+        h = self.from_z(shape).view(-1, self.channels[-1], self.bottom, self.bottom, self.bottom)
+        logits = self.decoder(h)
+        if self.pose:
+            logits = to_grid_frame(logits, *pose_from_code(z[:, :POSE_DIMS]))
+        return logits
 
     def forward(
         self, y: torch.Tensor, samples: int = 1, generator: torch.Generator | None = None,
@@ -316,9 +349,14 @@ class _OneChannelConv3d(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias
 
 
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    """channels_last_3d when `x` is laid out so (and not also contiguous), else contiguous."""
+    if x.is_contiguous(memory_format=torch.channels_last_3d) and not x.is_contiguous():
+        return torch.channels_last_3d
+    return torch.contiguous_format
+
+
 def _same_layout(derived: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """`derived` in `weight`'s memory format: a channels-last weight makes the convolution, its
     output and the layers after it channels-last (the faster layout for Conv3d on CPU)."""
-    if weight.is_contiguous(memory_format=torch.channels_last_3d) and not weight.is_contiguous():
-        return derived.contiguous(memory_format=torch.channels_last_3d)
-    return derived.contiguous()
+    return derived.contiguous(memory_format=_layout(weight))

@@ -110,10 +110,12 @@ class PPCA(nn.Module):
 
 def ppca_config(config: TrainConfig) -> TrainConfig:
     """The config a PPCA file keeps: the data settings and latent size Q of `config` (for a
-    categorical config, Q = its number of variables K), a Gaussian likelihood, defaults else."""
+    categorical config, Q = its number of variables K), a Gaussian likelihood, no pose
+    dimensions (PPCA is linear in the grid), defaults else."""
     keep = ("data", "resolution", "latent_dim", "seed", "val_fraction", "dataset_size", "grid",
             "sdf_truncation")
-    return TrainConfig(**{k: getattr(config, k) for k in keep}, likelihood="gaussian")
+    return TrainConfig(**{k: getattr(config, k) for k in keep}, likelihood="gaussian",
+                       pose="none")
 
 
 def fit_ppca(grids: np.ndarray, latent_dim: int) -> tuple[PPCA, float]:

@@ -26,7 +26,7 @@ from trainer.config import TrainConfig
 from trainer.data.procedural import make_procedural
 from trainer.loop import Trainer
 
-TINY = TrainConfig(resolution=16, latent_dim=4, channels=(2, 4, 4, 8), batch_size=4, epochs=1,
+TINY = TrainConfig(resolution=16, latent_dim=12, channels=(2, 4, 4, 8), batch_size=4, epochs=1,
                    dataset_size=12, seed=1)
 SKIPPED_FLAGS = {"-h", "--help"}
 NUMBERS = ["0", "-1", "1", "2", "16", "32", "64", "1e3", "1.5", "-0", "nan", "inf", "-inf",

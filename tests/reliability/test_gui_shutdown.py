@@ -32,7 +32,7 @@ from trainer.loop import Trainer
 
 WAIT_MS = 30_000
 CLOSE_S = 2.0
-TINY = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 8), batch_size=8,
+TINY = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 8), batch_size=8,
                    dataset_size=40, epochs=500, lr=5e-3, seed=1)
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,7 +28,7 @@ from trainer.data.sources import load_shapes
 from trainer.errors import CheckpointError, TrainingError
 from trainer.loop import Trainer
 
-CONFIG = TrainConfig(resolution=16, latent_dim=4, channels=(2, 4, 4, 8), batch_size=4, epochs=1,
+CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(2, 4, 4, 8), batch_size=4, epochs=1,
                      dataset_size=12, seed=2)
 CODE = "could run code"
 CORRUPT = "corrupt or truncated"

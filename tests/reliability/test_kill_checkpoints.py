@@ -23,7 +23,7 @@ from trainer.config import TrainConfig
 from trainer.model import VAE
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kill_checkpoint_loop.py"
-CONFIG = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16))
+CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16))
 
 
 def _load_script():

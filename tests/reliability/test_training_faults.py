@@ -26,9 +26,9 @@ from trainer.errors import CheckpointError, TrainingError
 from trainer.loop import Trainer
 from trainer.model import VAE
 
-CONFIG = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,
+CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16), batch_size=8,
                      epochs=3, dataset_size=30, seed=4)
-FLAGS = ["--resolution", "16", "--latent-dim", "4", "--batch-size", "8", "--dataset-size", "30",
+FLAGS = ["--resolution", "16", "--latent-dim", "12", "--batch-size", "8", "--dataset-size", "30",
          "--seed", "4", "--epochs", "3"]
 OOM = {
     "cuda": lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),

@@ -113,7 +113,7 @@ def fill(qtbot):
 
 
 START_WAIT_MS = 30_000
-TINY_STARTUP = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 8), batch_size=8,
+TINY_STARTUP = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 8), batch_size=8,
                            epochs=1, dataset_size=16, seed=0)
 
 

@@ -22,7 +22,7 @@ from trainer.ppca import fit_and_evaluate, ppca_config
 WAIT_MS = 10_000
 K, C = 3, 4
 TINY = TrainConfig(resolution=16, latent_dim=K, channels=(4, 8, 8, 8), batch_size=8, epochs=1,
-                   dataset_size=16, seed=0)
+                   dataset_size=16, seed=0, pose="none")
 
 
 def _trained_session(config: TrainConfig, inside_share: float) -> ExplorerSession:

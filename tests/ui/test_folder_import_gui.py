@@ -21,7 +21,7 @@ from trainer.data.folder import load_folder_with_report
 from trainer.loop import Trainer
 
 WAIT_MS = 30_000
-TINY = {"resolution": 16, "latent_dim": 4, "batch_size": 4, "lr": "0.005", "epochs": 1,
+TINY = {"resolution": 16, "latent_dim": 12, "batch_size": 4, "lr": "0.005", "epochs": 1,
         "seed": 1}
 SHAPES = ("box/b1.stl", "box/b2.obj", "cone/c1.obj", "cone/c2.off", "sphere/s1.off",
           "sphere/s2.stl")
@@ -200,7 +200,7 @@ def test_a_folder_with_nothing_usable_shows_one_error(window, start_on, dialogs,
 def test_an_opened_folder_checkpoint_offers_its_shapes_by_file_name(
         window, dialogs, qtbot, shape_folder, tmp_path) -> None:
     config = TrainConfig(data=str(shape_folder), resolution=16, channels=(4, 8, 8, 8),
-                         latent_dim=4, batch_size=4, epochs=1)
+                         latent_dim=12, batch_size=4, epochs=1)
     shapes, _ = load_folder_with_report(shape_folder, 16)
     trainer = Trainer(config, *shapes.split(config.val_fraction, config.seed))
     trainer.run()

@@ -19,7 +19,7 @@ WAIT_MS = 30_000
 @pytest.fixture(scope="module")
 def checkpoint_file(tmp_path_factory) -> Path:
     """A 2-epoch run with settings that differ from the defaults."""
-    config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 8, 8, 16), batch_size=8,
+    config = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16), batch_size=8,
                          epochs=2, lr=3e-3, beta=0.5, samples=2, seed=5, dataset_size=40,
                          likelihood="bernoulli")
     trainer = Trainer(config, *load_shapes(config).split(config.val_fraction, config.seed))

@@ -21,7 +21,7 @@ from trainer.objective import LossTerms
 from trainer.thread_priority import BACKGROUND_NICE_INCREMENT, MAX_NICE
 
 WAIT_MS = 30_000
-TINY = {"resolution": 16, "dataset_size": 80, "latent_dim": 4, "batch_size": 8, "lr": "0.005",
+TINY = {"resolution": 16, "dataset_size": 80, "latent_dim": 12, "batch_size": 8, "lr": "0.005",
         "seed": 1}
 
 
@@ -71,7 +71,7 @@ def test_plots_follow_the_reports_and_pause_resume_stop_work(window, start, qtbo
         np.testing.assert_array_equal(x, [r.epoch for r in history])
         np.testing.assert_allclose(y, [getattr(r, field) for r in history])
     np.testing.assert_allclose(plots.bars.opts["height"], history[-1].mu_var_per_dim)
-    assert plots.latent_line.value() == 4
+    assert plots.latent_line.value() == 12
     assert len(plots.batch_curve.getOriginalDataset()[0]) > 0
     assert window.save_action.isEnabled() and not window.open_action.isEnabled()
 
