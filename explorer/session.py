@@ -27,6 +27,7 @@ from trainer.data.shapeset import ShapeSet
 from trainer.device import resolve_device
 from trainer.discrete import mode_code
 from trainer.perf import MEMORY_FORMAT
+from trainer.pose import POSE_DIMS
 from trainer.ppca import PPCAReport
 from trainer.report import EpochReport
 
@@ -87,6 +88,11 @@ class ExplorerSession:
     def code_dim(self) -> int:
         """Width of the codes `decode` takes: Q, or K x C."""
         return self.latent_dim * (self.categorical_classes or 1)
+
+    @property
+    def pose_dims(self) -> int:
+        """Leading code dimensions that hold the shape's pose (trainer.pose); 0 for none."""
+        return POSE_DIMS if getattr(self.model, "pose", False) else 0
 
     @property
     def signed_distance(self) -> bool:

@@ -33,6 +33,10 @@ INACTIVE_VARIANCE = 0.01
 
 _INACTIVE_STYLE = "color: #8a8f98;"
 _RESET_TEXT = {False: "Reset to zero", True: "Reset to class 0"}
+POSE_NAMES = ("axis 1 x", "axis 1 y", "axis 1 z", "axis 2 x", "axis 2 y", "axis 2 z",
+              "shift x", "shift y", "shift z")
+"""Names of a pose-aware model's leading dimensions (trainer.pose): two axes that Gram-Schmidt
+turns into the shape's rotation, and its centre."""
 
 
 class LatentSliders(QGroupBox):
@@ -53,7 +57,7 @@ class LatentSliders(QGroupBox):
         self._origin = np.zeros(0)
         self.sliders: list[QSlider] = []
         self.pickers: list[QSpinBox] = []
-        self._classes = 0
+        self._classes, self._pose_dims = 0, 0
         self._values: list[QLabel] = []
         self._variances: list[QLabel] = []
         self._selection = QButtonGroup(self)
@@ -97,13 +101,16 @@ class LatentSliders(QGroupBox):
     def selected_dim(self) -> int:
         return max(self._selection.checkedId(), 0)
 
-    def set_dimensions(self, measures: np.ndarray, classes: int = 0) -> None:
+    def set_dimensions(self, measures: np.ndarray, classes: int = 0,
+                       pose_dims: int = 0) -> None:
         """One row per dimension labelled with Var(mu_d), or with ``classes`` > 0 one class
-        picker per categorical variable labelled with I(y; z_k) in nats (NaN: unknown). Keeps
-        the code when the layout is unchanged, else starts at zero (class 0)."""
+        picker per categorical variable labelled with I(y; z_k) in nats (NaN: unknown); the
+        first ``pose_dims`` rows are named after the pose they hold. Keeps the code when the
+        layout is unchanged, else starts at zero (class 0)."""
         measures = np.asarray(measures, dtype=np.float64)
-        if len(measures) != self.latent_dim or classes != self._classes:
-            self._classes = classes
+        if (len(measures) != self.latent_dim or classes != self._classes
+                or pose_dims != self._pose_dims):
+            self._classes, self._pose_dims = classes, pose_dims
             self._build_rows(len(measures))
             self._code = self._zero_code()
             self._origin = self._code.copy()
@@ -115,8 +122,10 @@ class LatentSliders(QGroupBox):
                 f"inactive (I < {ACTIVE_VARIABLE_NATS} nats, greyed). Select a row to "
                 "traverse its classes.")
         else:
+            pose = (" z0-z5 turn the shape, z6-z8 move it (its pose)." if pose_dims else "")
             self.legend.setText(f"{len(measures)} dimensions, {inactive} inactive (Var(mu) < "
-                                f"{INACTIVE_VARIANCE}, greyed). Select a row to traverse.")
+                                f"{INACTIVE_VARIANCE}, greyed).{pose} Select a row to "
+                                "traverse.")
         self._show_code()
 
     def _label_row(self, dim: int, value: float) -> bool:
@@ -153,7 +162,8 @@ class LatentSliders(QGroupBox):
             self._selection.removeButton(button)
         self.sliders, self.pickers, self._values, self._variances = [], [], [], []
         for dim in range(dims):
-            radio = QRadioButton(f"z{dim}")
+            name = f" {POSE_NAMES[dim]}" if dim < self._pose_dims else ""
+            radio = QRadioButton(f"z{dim}{name}")
             editor = self._new_picker(dim) if self._classes else self._new_slider(dim)
             value = QLabel(alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("-0.00 "))

@@ -184,7 +184,8 @@ class ExploreView(QWidget):
             self.sliders.set_dimensions(session.variable_information(),
                                         session.categorical_classes)
         else:
-            self.sliders.set_dimensions(session.dimension_variances())
+            self.sliders.set_dimensions(session.dimension_variances(),
+                                        pose_dims=session.pose_dims)
         self.gallery.set_categorical(session.is_categorical)
         self.sequence.set_methods(session.interpolation_methods, session.is_categorical)
         for picker in (self.sequence.start, self.sequence.end):

@@ -1,14 +1,17 @@
-"""The "Model family" settings of the run form: grid kind, input noise, latents, KL schedule.
+"""The "Model family" settings of the run form: grid kind, input noise, latents, pose, KL
+schedule.
 
 Fields that do not apply to the current choices are disabled (the classes and temperatures
 without categorical latents, the warm-up without a linear schedule, ...), and choices that cannot
-go together are not offered: signed-distance grids take no flip/dropout noise. TrainConfig
-still validates every value and its message names the first bad one.
+go together are not offered: signed-distance grids take no flip/dropout noise, categorical
+latents no pose dimensions. TrainConfig still validates every value and its message names the
+first bad one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
@@ -21,12 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, TrainConfig
+from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
 from trainer.errors import ConfigError
 
 _HELP = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
 _COMBOS = {"grid": ("Grid", GRIDS), "noise": ("Input noise", NOISE_MODELS),
-           "latent": ("Latent", LATENTS), "beta_schedule": ("β schedule", BETA_SCHEDULES)}
+           "latent": ("Latent", LATENTS), "pose": ("Pose", POSES),
+           "beta_schedule": ("β schedule", BETA_SCHEDULES)}
 _TEXT = {"sdf_truncation": "SDF truncation (voxels)", "noise_level": "Noise level p",
          "categorical_classes": "Classes C", "temperature": "Temperature τ₀",
          "temperature_min": "Minimum τ", "temperature_decay": "τ decay per step",
@@ -52,7 +56,7 @@ class ModelFamilyBox(QGroupBox):
         layout = QFormLayout(self)
         rows = (("grid", "sdf_truncation"), ("noise", "noise_level"),
                 ("latent", "categorical_classes", "temperature", "temperature_min",
-                 "temperature_decay", "straight_through"),
+                 "temperature_decay", "straight_through", "pose"),
                 ("beta_schedule", "warmup_epochs", "beta_cycles", "free_bits"))
         for name in (n for group in rows for n in group):
             if name == "straight_through":
@@ -108,19 +112,17 @@ class ModelFamilyBox(QGroupBox):
         self.changed.emit()
 
     def _apply_rules(self) -> None:
-        """Enable what applies to the current choices; hide noise models the grid cannot take."""
+        """Enable what applies to the current choices; disable the choices that cannot go with
+        them (noise models the grid cannot take, pose dimensions for categorical latents)."""
         sdf = self.combos["grid"].currentText() == "sdf"
         noise = self.combos["noise"]
-        model = noise.model()
-        assert isinstance(model, QStandardItemModel)
-        for row, name in enumerate(NOISE_MODELS):
-            item = model.item(row)
-            allowed = not (sdf and name in _OCCUPANCY_ONLY_NOISE)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEnabled if allowed
-                          else item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+        _offer(noise, NOISE_MODELS, lambda name: not (sdf and name in _OCCUPANCY_ONLY_NOISE))
         if sdf and noise.currentText() in _OCCUPANCY_ONLY_NOISE:
             noise.setCurrentText("gaussian")
         categorical = self.combos["latent"].currentText() == "categorical"
+        _offer(self.combos["pose"], POSES, lambda name: not (categorical and name == "moments"))
+        if categorical and self.combos["pose"].currentText() == "moments":
+            self.combos["pose"].setCurrentText("auto")
         schedule = self.combos["beta_schedule"].currentText()
         applies = {"sdf_truncation": sdf, "noise_level": noise.currentText() != "none",
                    "categorical_classes": categorical, "temperature": categorical,
@@ -132,3 +134,13 @@ class ModelFamilyBox(QGroupBox):
         self.straight_through.setEnabled(self._editable and categorical)
         for combo in self.combos.values():
             combo.setEnabled(self._editable)
+
+
+def _offer(combo: QComboBox, names: tuple[str, ...], allowed: Callable[[str], bool]) -> None:
+    """Enable the combo's items whose names are allowed, disable the others."""
+    model = combo.model()
+    assert isinstance(model, QStandardItemModel)
+    for row, name in enumerate(names):
+        item = model.item(row)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEnabled if allowed(name)
+                      else item.flags() & ~Qt.ItemFlag.ItemIsEnabled)

@@ -243,3 +243,42 @@ def test_inactive_dimensions_are_flagged(qtbot) -> None:
     with qtbot.waitSignal(sliders.codeChanged) as signal:
         sliders.sliders[2].setValue(-150)
     np.testing.assert_allclose(signal.args[0], [0, 0, -1.5])
+
+
+def test_a_pose_model_names_its_pose_sliders_and_shift_moves_the_shape(
+        qtbot, explore_view: ExploreView) -> None:
+    config = TrainConfig(resolution=16, latent_dim=12, channels=(8, 8, 16, 16), batch_size=8,
+                         epochs=1, lr=5e-3, dataset_size=48, seed=0)
+    trainer = Trainer(config, *make_procedural(48, 16, 0).split(0.25, 0))
+    trainer.run()
+    pose_session = ExplorerSession.from_checkpoint(trainer.checkpoint())
+    assert pose_session.pose_dims == 9
+    with torch.no_grad():  # a clear surface at z = 0, as in the `session` fixture
+        logits = pose_session.model.decode(torch.zeros(2, config.latent_dim))
+        scale, out = 4 / logits.std(), pose_session.model.decoder[-1]
+        out.weight *= scale
+        out.bias.mul_(scale).sub_(scale * torch.quantile(logits, 0.9))
+    explore_view.set_session(pose_session)
+    qtbot.waitUntil(lambda: explore_view.current_shape is not None, timeout=WAIT_MS)
+    sliders = explore_view.sliders
+    names = [sliders._selection.button(d).text() for d in range(12)]
+    assert names[0] == "z0 axis 1 x" and names[6] == "z6 shift x" and names[9] == "z9"
+    assert "z6-z8 move it" in sliders.legend.text()
+    before = explore_view.mesh_view.vertices().copy()
+    slider = sliders.sliders[6]
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_End)          # shift x to +3
+
+    def shows_the_shifted_shape() -> bool:
+        shape = explore_view.current_shape
+        after = explore_view.mesh_view.vertices()
+        if shape is None or shape.code[6] != pytest.approx(3.0) or after is None:
+            return False
+        expected = pose_session.decode(shape.code[None])[0]
+        return bool(np.allclose(shape.grid, expected, atol=2e-3)
+                    and not np.allclose(shape.grid, pose_session.decode(np.zeros((1, 12)))[0],
+                                        atol=1e-2))
+
+    qtbot.waitUntil(shows_the_shifted_shape, timeout=WAIT_MS)
+    assert before.shape != explore_view.mesh_view.vertices().shape or not np.allclose(
+        before, explore_view.mesh_view.vertices())

@@ -89,3 +89,21 @@ def test_signed_distance_grids_lock_the_likelihood_and_refuse_flip_noise(window)
     assert form.likelihood.isEnabled() and flip.isEnabled()
     family.fields["noise_level"].setText("2")
     assert "noise_level must be strictly between 0 and 1" in window.training.form_error.text()
+
+
+def test_categorical_latents_are_not_offered_pose_dimensions(window) -> None:
+    form = window.training.form
+    family = form.family
+    pose = family.combos["pose"]
+    assert pose.currentText() == "auto" and form.config().uses_pose   # the default: Q = 16
+    pose.setCurrentText("moments")
+    family.combos["latent"].setCurrentText("categorical")
+    moments = pose.model().item(pose.findText("moments"))
+    assert not moments.isEnabled() and pose.currentText() == "auto"
+    config = form.config()
+    assert config.latent == "categorical" and not config.uses_pose
+    assert window.training.start_button.isEnabled()
+    family.combos["latent"].setCurrentText("gaussian")
+    assert moments.isEnabled()
+    pose.setCurrentText("none")
+    assert not form.config().uses_pose
