@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.model import VAE, depthwise_sum, is_one_channel_3x3x3
-from trainer.pose import POSE_DIMS, pose_from_code, to_grid_frame
+from trainer.pose import POSE_DIMS, pose_from_code, to_grid_frame_by_gathers
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,8 @@ class _FastDecode(nn.Module):
 
     The composed layer maps the Q inputs straight to the first stage's C x (2b)^3 outputs: at
     32^3, 0.07 M multiply-adds instead of 4.2 M through the 2^3 grid, about 0.4 ms per decode.
-    A pose-aware model's logits are resampled into the grid frame as in `VAE.decode`.
+    A pose-aware model's logits are resampled into the grid frame as in `VAE.decode`, by
+    gathers that inductor fuses (`to_grid_frame_by_gathers`, 6x faster than ``grid_sample``).
     """
 
     def __init__(self, model: VAE, probabilities: bool) -> None:
@@ -119,7 +120,7 @@ class _FastDecode(nn.Module):
         shape = z[:, POSE_DIMS:] if self.pose else z
         out = self.rest(self.start(shape).view(-1, *self.start_shape))
         if self.pose:
-            out = to_grid_frame(out, *pose_from_code(z[:, :POSE_DIMS]))
+            out = to_grid_frame_by_gathers(out, *pose_from_code(z[:, :POSE_DIMS]))
         return torch.sigmoid(out) if self.probabilities else out
 
 

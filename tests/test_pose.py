@@ -15,6 +15,7 @@ from trainer.pose import (
     pose_from_code,
     principal_pose,
     to_grid_frame,
+    to_grid_frame_by_gathers,
     to_shape_frame,
 )
 
@@ -84,6 +85,16 @@ def test_a_turned_box_is_axis_aligned_in_its_frame_and_returns_to_the_grid() -> 
     aligned = to_shape_frame(box, rotation, centroid)
     assert _bounding_box_fill(box) < 0.3 < 0.65 < _bounding_box_fill(aligned)
     assert _iou(to_grid_frame(aligned, rotation, centroid), box) > 0.95
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_resampling_by_gathers_matches_grid_sample(size) -> None:
+    generator = torch.Generator().manual_seed(size)
+    grids = torch.randn(3, 1, size, size, size, generator=generator)
+    code = torch.randn(3, POSE_DIMS, generator=generator) * 2    # shifts beyond the border too
+    pose = pose_from_code(code)
+    torch.testing.assert_close(to_grid_frame_by_gathers(grids, *pose),
+                               to_grid_frame(grids, *pose), atol=2e-6, rtol=1e-5)
 
 
 def test_points_beyond_the_grid_read_the_outside_value() -> None:

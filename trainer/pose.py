@@ -95,24 +95,58 @@ def to_grid_frame(grids: torch.Tensor, rotation: torch.Tensor,
                   centroid: torch.Tensor) -> torch.Tensor:
     """Shape-frame grids resampled into the grid frame: the value at p is the shape frame's
     at R^T (p - c); points beyond the shape frame's grid read its nearest border voxel."""
+    return _resample(grids, _inverse_pose(rotation, centroid), "border")
+
+
+def to_grid_frame_by_gathers(grids: torch.Tensor, rotation: torch.Tensor,
+                             centroid: torch.Tensor) -> torch.Tensor:
+    """`to_grid_frame` of one-channel grids as index arithmetic and 8 gathers per point: for
+    compiled inference, where TorchInductor fuses it into one loop (0.16 vs 0.9 ms for a 32^3
+    grid, 1.0 vs 6.7 ms at 64^3, against the compiled ``grid_sample``); eager, it is slower."""
+    b, _, d, h, w = grids.shape
+    points = _sampling_points(grids, _inverse_pose(rotation, centroid))
+    corners, weights = [], []
+    for point, n in zip(points, (w, h, d), strict=True):
+        # align_corners=False: -1 and 1 are the outer faces; border padding clamps
+        u = (((point + 1) * n - 1) / 2).clamp(0, n - 1)
+        low = u.floor().clamp(max=n - 2)
+        corners.append(low.long())
+        weights.append(u - low)
+    (x, y, z), (fx, fy, fz) = corners, weights
+    flat = grids.reshape(b, -1)
+    out = torch.zeros_like(fx)
+    for dz, wz in ((0, 1 - fz), (1, fz)):
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                index = (((z + dz) * h + y + dy) * w + x + dx).reshape(b, -1)
+                out = out + wz * wy * wx * torch.gather(flat, 1, index).view_as(fx)
+    return out[:, None]
+
+
+def _inverse_pose(rotation: torch.Tensor, centroid: torch.Tensor) -> torch.Tensor:
+    """The affine map (B, 3, 4) p -> R^T (p - c)."""
     inverse = rotation.transpose(1, 2)
-    theta = torch.cat([inverse, -(inverse @ centroid[:, :, None])], dim=2)
-    return _resample(grids, theta, "border")
+    return torch.cat([inverse, -(inverse @ centroid[:, :, None])], dim=2)
 
 
 def _resample(grids: torch.Tensor, theta: torch.Tensor, padding: str) -> torch.Tensor:
     """``grid_sample`` at the points theta [p; 1] for the grid's voxel centres p."""
     grids = grids.contiguous()
-    x, y, z = _axis_coordinates(grids[:, 0])
-    theta = theta.to(grids.dtype)
-    # = F.affine_grid(theta, grids.shape, align_corners=False), as a sum of broadcast per-axis
-    # terms instead of a batched (D^3, 4) x (4, 3) product per shape
-    points = (x[..., None] * theta[:, None, None, None, :, 0]
-              + y[..., None] * theta[:, None, None, None, :, 1]
-              + z[..., None] * theta[:, None, None, None, :, 2]
-              + theta[:, None, None, None, :, 3])
+    # = F.affine_grid(theta, grids.shape, align_corners=False)
+    points = torch.stack(_sampling_points(grids, theta), dim=-1)
     return F.grid_sample(grids, points, mode="bilinear", padding_mode=padding,
                          align_corners=False)
+
+
+def _sampling_points(grids: torch.Tensor,
+                     theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Coordinates x, y, z (B, D, H, W) of theta [p; 1] for the voxel centres p of grids
+    (B, C, D, H, W): sums of broadcast per-axis terms, not a batched (D^3, 4) x (4, 3)
+    product per shape, which runs far below the CPU's peak."""
+    x, y, z = _axis_coordinates(grids[:, 0])
+    t = theta.to(grids.dtype)[:, :, :, None, None, None]                    # (B, 3, 4, 1, 1, 1)
+    return tuple(x * t[:, k, 0] + y * t[:, k, 1] + z * t[:, k, 2] + t[:, k, 3]
+                 for k in range(3))
 
 
 def _axis_coordinates(grids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
