@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from trainer.config import TrainConfig
-from trainer.data.procedural import _random_rotations, voxelise
+from trainer.data.procedural import _random_rotations, make_procedural, voxelise
 from trainer.model import VAE
 from trainer.pose import (
     POSE_DIMS,
@@ -114,6 +114,14 @@ def test_prior_codes_give_uniform_rotations_and_uniform_rotations_standard_codes
     code = pose_code(uniform, torch.zeros(20000, 3))[:, :6]
     assert code.mean(0).abs().max() < 0.03
     assert torch.allclose(code.var(0), torch.ones(6), atol=0.04)
+
+
+def test_pose_codes_of_the_builtin_solids_have_about_unit_variance() -> None:
+    """Like the N(0, I) prior: prior samples are then turned and placed like the data."""
+    shapes = make_procedural(700, 16, seed=2)
+    code = pose_code(*principal_pose(torch.from_numpy(shapes.grids).float()))
+    assert code.mean(0).abs().max() < 0.15
+    assert ((code.var(0) > 0.8) & (code.var(0) < 1.2)).all(), code.var(0)
 
 
 def _pose_vae(signed: bool = False) -> VAE:

@@ -26,13 +26,14 @@ import torch.nn.functional as F
 POSE_DIMS = 9
 """Latent dimensions that carry the pose: 6 for the rotation, 3 for the centroid."""
 ROTATION_SCALE = math.sqrt(3.0)
-SHIFT_SCALE = 0.3
-"""Centroids are divided by this in the code (built-in solids: standard deviation about 0.25)."""
+SHIFT_SCALE = 0.16
+"""Centroids are divided by this in the code: the built-in solids' centroids have a standard
+deviation of 0.16 per axis, so these coordinates have variance about 1, like the prior's."""
 
 
 def principal_pose(inside: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotations (B, 3, 3) and centroids (B, 3) of grids (B, 1, D, D, D) of inside weights in
-    [0, 1]; an empty grid gets the identity and the grid's centre.
+    [0, 1]; an empty grid gets the grid's centre (and some rotation).
 
     The moments are sums of broadcast per-axis coordinates (no (3, D^3) coordinate matrix
     multiplied per shape: batched matrix products of that shape run far below the CPU's peak).
