@@ -53,8 +53,9 @@ class LightVAE(VAE):
 
     variant = "default"
 
-    def __init__(self, resolution: int, latent_dim: int, channels: tuple[int, ...]) -> None:
-        super().__init__(resolution, latent_dim, channels)
+    def __init__(self, resolution: int, latent_dim: int, channels: tuple[int, ...],
+                 pose: bool = False, signed: bool = False) -> None:
+        super().__init__(resolution, latent_dim, channels, pose, signed)
         if self.variant == "default":
             return
         stages = list(self.decoder.children())[:-5]   # drop the last upsample+conv+BN+ReLU, out
@@ -116,7 +117,8 @@ def speed(resolution: int, repeats: int) -> None:
 
 
 def quality(shapes: int, epochs: int, resolution: int) -> None:
-    config = TrainConfig(resolution=resolution, dataset_size=shapes, epochs=epochs)
+    # the network without pose dimensions, as when the figures in benchmarks/README.md were made
+    config = TrainConfig(resolution=resolution, dataset_size=shapes, epochs=epochs, pose="none")
     train, val = make_procedural(shapes, resolution, config.seed).split(config.val_fraction,
                                                                          config.seed)
     print(f"\nquality: {resolution}^3, {len(train)} training / {len(val)} validation shapes, "

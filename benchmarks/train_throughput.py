@@ -4,7 +4,12 @@ Each side runs in its own fresh subprocess (the allocator setting is process-wid
 (baseline, project, project, baseline, ...) on the same procedural data. Prints samples/s and
 peak resident memory per run, then the best of each side and their ratio.
 
+The project runs the baseline's network (``--pose none``, the default here); ``--pose moments``
+runs the app's default network instead, which also resamples each shape into its own frame and
+the logits back (trainer.pose): more work per step than the baseline does.
+
     python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--rounds 2]
+                                          [--pose none|moments]
 """
 
 from __future__ import annotations
@@ -55,14 +60,14 @@ def run_baseline(resolution: int, batch: int, seconds: float) -> float:
                 return (steps - WARMUP_STEPS) * batch / (time.perf_counter() - start)
 
 
-def run_project(resolution: int, batch: int, seconds: float) -> float:
+def run_project(resolution: int, batch: int, seconds: float, pose: str = "none") -> float:
     from trainer.config import TrainConfig
     from trainer.loop import Trainer
     from trainer.perf import tune_allocator
 
     tune_allocator()
     config = TrainConfig(resolution=resolution, latent_dim=LATENT, channels=CHANNELS,
-                         batch_size=batch, epochs=1000)
+                         batch_size=batch, epochs=1000, pose=pose)
     train, val = _shapes(resolution, 256).split(0.05, 0)
     state = {"steps": 0, "start": None, "rate": 0.0}
 
@@ -81,8 +86,10 @@ def run_project(resolution: int, batch: int, seconds: float) -> float:
 
 
 def _worker(kind: str, args: argparse.Namespace) -> None:
-    run = run_baseline if kind == "baseline" else run_project
-    rate = run(args.resolution, args.batch_size, args.seconds)
+    if kind == "baseline":
+        rate = run_baseline(args.resolution, args.batch_size, args.seconds)
+    else:
+        rate = run_project(args.resolution, args.batch_size, args.seconds, args.pose)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"samples_per_s": rate, "peak_rss_mb": peak_mb}))
 
@@ -95,6 +102,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2,
                         help="runs per side, alternating; the best of each side is compared "
                              "(robust to other load on the machine)")
+    parser.add_argument("--pose", choices=("none", "moments"), default="none",
+                        help="the project's network: the baseline's (none) or the app's "
+                             "default with pose dimensions (moments)")
     parser.add_argument("--worker", choices=("baseline", "project"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -105,7 +115,7 @@ def main() -> None:
         for kind in ("baseline", "project") if i % 2 == 0 else ("project", "baseline"):
             cmd = [sys.executable, __file__, "--worker", kind, "--resolution",
                    str(args.resolution), "--batch-size", str(args.batch_size), "--seconds",
-                   str(args.seconds)]
+                   str(args.seconds), "--pose", args.pose]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             results[kind].append(r)
