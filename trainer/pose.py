@@ -54,8 +54,7 @@ def principal_pose(inside: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
                  for k in range(2)]                                            # first two axes
         skew = torch.stack([(w * a.pow(3)).sum((1, 2, 3)) for a in along], 1)  # (B, 2)
         signs = torch.where(skew < 0, -1.0, 1.0)
-        first, second = principal[:, :, 0] * signs[:, :1], principal[:, :, 1] * signs[:, 1:]
-        rotation = torch.stack([first, second, torch.linalg.cross(first, second)], dim=2)
+        rotation = _completed(principal[:, :, 0] * signs[:, :1], principal[:, :, 1] * signs[:, 1:])
     return rotation, centroid
 
 
@@ -80,8 +79,13 @@ def pose_from_code(code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     first = F.normalize(turn[:, 0:3], dim=1)
     raw = turn[:, 3:6]
     second = F.normalize(raw - (first * raw).sum(1, keepdim=True) * first, dim=1)
-    rotation = torch.stack([first, second, torch.linalg.cross(first, second)], dim=2)
-    return rotation, code[:, 6:9] * SHIFT_SCALE
+    return _completed(first, second), code[:, 6:9] * SHIFT_SCALE
+
+
+def _completed(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """The rotations (B, 3, 3) whose first two columns are the orthonormal ``first`` and
+    ``second`` (B, 3); the third is their cross product."""
+    return torch.stack([first, second, torch.linalg.cross(first, second)], dim=2)
 
 
 def to_shape_frame(grids: torch.Tensor, rotation: torch.Tensor, centroid: torch.Tensor,
