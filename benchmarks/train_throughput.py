@@ -6,10 +6,13 @@ peak resident memory per run, then the best of each side and their ratio.
 
 The project runs the baseline's network (``--pose none``, the default here); ``--pose moments``
 runs the app's default network instead, which also resamples each shape into its own frame and
-the logits back (trainer.pose): more work per step than the baseline does.
+the logits back (trainer.pose): more work per step than the baseline does. ``--compile`` wraps
+the project's model in ``torch.compile`` (TorchInductor) to check whether compiling the
+training step pays off here; timing then starts after two epochs, so that the compilations for
+training and for validation are not counted.
 
     python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--rounds 2]
-                                          [--pose none|moments]
+                                          [--pose none|moments] [--compile]
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def run_baseline(resolution: int, batch: int, seconds: float) -> float:
                 return (steps - WARMUP_STEPS) * batch / (time.perf_counter() - start)
 
 
-def run_project(resolution: int, batch: int, seconds: float, pose: str = "none") -> float:
+def run_project(resolution: int, batch: int, seconds: float, pose: str = "none",
+                compiled: bool = False) -> float:
     from trainer.config import TrainConfig
     from trainer.loop import Trainer
     from trainer.perf import tune_allocator
@@ -70,17 +74,20 @@ def run_project(resolution: int, batch: int, seconds: float, pose: str = "none")
                          batch_size=batch, epochs=1000, pose=pose)
     train, val = _shapes(resolution, 256).split(0.05, 0)
     state = {"steps": 0, "start": None, "rate": 0.0}
+    warmup = 2 * (len(train) // batch) + 1 if compiled else WARMUP_STEPS
 
     def on_progress(_):
         state["steps"] += 1
         now = time.perf_counter()
-        if state["steps"] == WARMUP_STEPS:
+        if state["steps"] == warmup:
             state["start"] = now
         elif state["start"] and now - state["start"] > seconds:
-            state["rate"] = (state["steps"] - WARMUP_STEPS) * batch / (now - state["start"])
+            state["rate"] = (state["steps"] - warmup) * batch / (now - state["start"])
             trainer.stop()
 
     trainer = Trainer(config, train, val, on_progress=on_progress)
+    if compiled:
+        trainer.model.compile()
     trainer.run()
     return state["rate"]
 
@@ -89,7 +96,8 @@ def _worker(kind: str, args: argparse.Namespace) -> None:
     if kind == "baseline":
         rate = run_baseline(args.resolution, args.batch_size, args.seconds)
     else:
-        rate = run_project(args.resolution, args.batch_size, args.seconds, args.pose)
+        rate = run_project(args.resolution, args.batch_size, args.seconds, args.pose,
+                           args.compile)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"samples_per_s": rate, "peak_rss_mb": peak_mb}))
 
@@ -105,6 +113,8 @@ def main() -> None:
     parser.add_argument("--pose", choices=("none", "moments"), default="none",
                         help="the project's network: the baseline's (none) or the app's "
                              "default with pose dimensions (moments)")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile the project's model with torch.compile")
     parser.add_argument("--worker", choices=("baseline", "project"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -115,7 +125,7 @@ def main() -> None:
         for kind in ("baseline", "project") if i % 2 == 0 else ("project", "baseline"):
             cmd = [sys.executable, __file__, "--worker", kind, "--resolution",
                    str(args.resolution), "--batch-size", str(args.batch_size), "--seconds",
-                   str(args.seconds), "--pose", args.pose]
+                   str(args.seconds), "--pose", args.pose] + (["--compile"] if args.compile else [])
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             results[kind].append(r)
