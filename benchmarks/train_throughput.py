@@ -74,7 +74,9 @@ def run_project(resolution: int, batch: int, seconds: float, pose: str = "none",
                          batch_size=batch, epochs=1000, pose=pose)
     train, val = _shapes(resolution, 256).split(0.05, 0)
     state = {"steps": 0, "start": None, "rate": 0.0}
-    warmup = 2 * (len(train) // batch) + 1 if compiled else WARMUP_STEPS
+    # compiled: from the first step of epoch 3 (both epochs end with a smaller batch, and the
+    # validation in between compiles the eval-mode graph)
+    warmup = 2 * -(-len(train) // batch) + 1 if compiled else WARMUP_STEPS
 
     def on_progress(_):
         state["steps"] += 1
