@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,22 +140,39 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui import explore_view
+    from explorer.ui import explore_tasks, explore_view
     from explorer.ui.app import prepare_qt
     from explorer.ui.explore_sliders import STEPS_PER_UNIT
     from explorer.ui.explore_view import ExploreView
 
-    task_ms: list[float] = []
-    decode_shape = explore_view.decode_shape
+    # The worker's share of the latency, and its parts: when each slider task started and
+    # ended, how long it decoded and meshed (perf_counter seconds, the newest last; the
+    # gallery's decoding and meshing are not recorded).
+    task: dict[str, list[float]] = {"start": [], "end": [], "decode": [], "mesh": []}
+    in_slider_task = threading.Event()
+    decode_shape, mesh_from_grid_in_task = explore_view.decode_shape, explore_tasks.mesh_from_grid
+
+    def clocked(fn, key):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if in_slider_task.is_set():
+                    task[key].append(time.perf_counter() - start)
+        return run
 
     def timed_task(*args):
-        start = time.perf_counter()
+        task["start"].append(time.perf_counter())
+        in_slider_task.set()
         try:
             return decode_shape(*args)
         finally:
-            task_ms.append(1000 * (time.perf_counter() - start))
+            in_slider_task.clear()
+            task["end"].append(time.perf_counter())
 
-    explore_view.decode_shape = timed_task      # measure the worker's share of the latency
+    explore_view.decode_shape = timed_task
+    explore_tasks.mesh_from_grid = clocked(mesh_from_grid_in_task, "mesh")
 
     prepare_qt()  # as the app does
     app = QApplication(sys.argv)
@@ -166,6 +184,7 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
     gl_window = view.mesh_view.gl_view
     for mode, session in sessions:
         os.environ[fast_decode.ENV_SWITCH] = "1" if mode == "compiled" else "0"
+        session.decode = clocked(session.decode, "decode")
         view.set_session(session)   # the compiled session's decoder is ready already
         loop.exec()
         codes, dim = slider_codes(session, moves + 2)
@@ -175,16 +194,21 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
 
         mesh_ms: list[float] = []
         frame_ms: list[float] = []
+        parts: list[tuple[float, ...]] = []
 
         def move(i: int, slider=slider, positions=positions, mesh_ms=mesh_ms,
-                 frame_ms=frame_ms) -> None:
+                 frame_ms=frame_ms, parts=parts) -> None:
             # As after a real input event, the GUI thread is idle: the previous frame is on
             # screen (waited for below) before the slider moves.
             value = int(positions[i])
             start = time.perf_counter()
             slider.setValue(value if value != slider.value() else value + 1)
             loop.exec()                               # until the 3D view holds the new mesh
-            mesh_ms.append(1000 * (time.perf_counter() - start))
+            shown = time.perf_counter()
+            mesh_ms.append(1000 * (shown - start))
+            parts.append(tuple(1000 * np.array([
+                task["start"][-1] - start, task["decode"][-1], task["mesh"][-1],
+                task["end"][-1] - task["start"][-1], shown - task["end"][-1]])))
             gl_window.frameSwapped.connect(loop.quit)
             loop.exec()                               # until a frame with it is on screen
             gl_window.frameSwapped.disconnect(loop.quit)
@@ -193,7 +217,12 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
         timed(move, moves)
         report(f"[{mode}] slider -> mesh in the 3D view (GUI)", np.asarray(mesh_ms[-moves:]))
         report(f"[{mode}] slider -> frame with the mesh drawn", np.asarray(frame_ms[-moves:]))
-        report(f"[{mode}]   of which the worker's decode + mesh", np.asarray(task_ms[-moves:]))
+        worker = np.asarray(parts[-moves:]).T
+        report(f"[{mode}]   of which the worker's decode + mesh", worker[3])
+        for label, ms in zip(("waking the worker", "decode", "marching cubes",
+                              "handing the mesh to the view"), worker[[0, 1, 2, 4]],
+                             strict=True):
+            report(f"[{mode}]     {label}", ms)
         drag(view, slider, positions[::-1].tolist(), loop, mode)
     view.shutdown()
     shiboken6.delete(view)     # before the application object goes
