@@ -6,6 +6,7 @@ Every error a person can act on ends as one line on stderr and a non-zero exit s
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from explorer import bundled
 from explorer.export import MESH_FORMATS, export_sequence
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
+from trainer import budgets
 from trainer import cli as trainer_cli
 from trainer.checkpoint import load_checkpoint
 from trainer.device import resolve_device
+from trainer.error_line import run_guarded
 from trainer.errors import ShapeExplorerError
 from trainer.perf import tune_allocator
 
@@ -94,8 +97,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    if args.n < 1 or args.temperature < 0:
-        raise ShapeExplorerError("need --n >= 1 and --temperature >= 0")
+    check_sample_request(args.n, args.seed, args.temperature)
     device = resolve_device(args.device)
     session = ExplorerSession.from_checkpoint(args.checkpoint, device=device)
     low, high = session.value_range
@@ -111,20 +113,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def one_line(text: str) -> str:
-    """``text`` with line breaks and other control characters escaped (a file name may hold
-    them), so that an error stays on one line and cannot drive the terminal."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+def check_sample_request(n: int, seed: int, temperature: float) -> None:
+    """Refuse a sample count outside 1..``budgets.SAMPLES``, a seed outside 0..2^63-1 and a
+    temperature that is negative or not finite, before any model is loaded."""
+    if not 1 <= n <= budgets.SAMPLES:
+        raise ShapeExplorerError(f"--n must be 1..{budgets.SAMPLES}, got {n:.3g}")
+    if not 0 <= seed < 2**63:
+        raise ShapeExplorerError(f"--seed must be 0..2^63-1, got {seed:.3g}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ShapeExplorerError(f"--temperature must be a finite number >= 0, got "
+                                 f"{temperature}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_allocator()
-    try:
-        return args.func(args)
-    except ShapeExplorerError as exc:
-        print(f"error: {one_line(str(exc))}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_guarded(lambda: args.func(args))

@@ -41,7 +41,7 @@ GOOD = {
     "parts": ["parts/two_boxes.glb"],
 }
 BAD = {
-    "bad/random.stl": "no triangles",
+    "bad/random.stl": "do not match the",
     "bad/random.off": "not a readable OFF file",
     "bad/random.glb": "not a readable GLB file",
     "bad/empty.off": "empty file",

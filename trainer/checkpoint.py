@@ -1,7 +1,10 @@
 """Checkpoints: one file with config, weights, optimiser state and history; atomic and safe.
 
 Files are loaded with `torch.load(weights_only=True)`, so a file holding pickled Python objects is
-refused before any of its code can run.
+refused before any of its code can run. Before that, the file must be a regular file within
+`budgets.CHECKPOINT_BYTES`, and its zip directory must promise at most that many inflated bytes
+(`budgets.CHECKPOINT_PICKLE_BYTES` for the pickled part); the model the config names is compared
+with the weights on torch's "meta" device (no memory) before it is built.
 
 Writes are atomic: the checkpoint is serialised in memory, written to a temp file beside the
 target, fsync'ed, renamed over the target, and the folder entry is fsync'ed. A process killed
@@ -29,6 +32,7 @@ from typing import Any, BinaryIO
 
 import torch
 
+from trainer import budgets
 from trainer.config import TrainConfig
 from trainer.errors import CheckpointError, ShapeExplorerError
 from trainer.model import VAE, CategoricalVAE
@@ -69,13 +73,7 @@ class Checkpoint:
     def build_model(self) -> Model:
         """The checkpoint's model (VAE, CategoricalVAE or PPCA) holding its weights, in eval
         mode."""
-        model: Model
-        if self.kind == "ppca":
-            model = PPCA.from_config(self.config)
-        elif self.config.is_categorical:
-            model = CategoricalVAE.from_config(self.config)
-        else:
-            model = VAE.from_config(self.config)
+        model = new_model(self.config, self.kind)
         try:
             model.load_state_dict(self.model_state)
         except RuntimeError as exc:
@@ -84,6 +82,27 @@ class Checkpoint:
                 "checkpoint weights do not match its model configuration "
                 f"(another architecture or resolution?): {' '.join(first)}") from exc
         return model.eval()
+
+
+def new_model(config: TrainConfig, kind: str = "vae") -> Model:
+    """A fresh model of ``kind`` as ``config`` describes it (on torch's current device)."""
+    if kind == "ppca":
+        return PPCA.from_config(config)
+    if config.is_categorical:
+        return CategoricalVAE.from_config(config)
+    return VAE.from_config(config)
+
+
+def check_model_size(config: TrainConfig, kind: str = "vae") -> None:
+    """Refuse a config whose model has more than ``budgets.MODEL_PARAMETERS`` parameters,
+    counted on the meta device (nothing allocated)."""
+    with torch.device("meta"):
+        count = sum(t.numel() for t in new_model(config, kind).state_dict().values())
+    if count > budgets.MODEL_PARAMETERS:
+        raise budgets.BudgetError(
+            f"the configured model has {count / 1e6:,.0f} million parameters, over the "
+            f"{budgets.MODEL_PARAMETERS / 1e6:.0f} million limit; use fewer channels, latent "
+            "dimensions or a lower resolution")
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
@@ -115,10 +134,10 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint; every problem raises CheckpointError naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    if path.stat().st_size == 0:
+    if budgets.regular_file_size(path, "checkpoint file", budgets.CHECKPOINT_BYTES,
+                                 CheckpointError) == 0:
         raise CheckpointError(f"{path}: the file is empty (0 bytes)")
+    _check_inflated_size(path)
     try:
         with warnings.catch_warnings():  # "Detected pickle protocol N": refused below anyway
             warnings.simplefilter("ignore", UserWarning)
@@ -126,7 +145,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except PermissionError as exc:
         raise CheckpointError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
     except Exception as exc:  # the weights-only loader runs no code; any failure means a bad file
-        if isinstance(exc, pickle.UnpicklingError) and _names_python_objects(path):
+        if isinstance(exc, pickle.UnpicklingError) and (
+                "Unsupported global" in str(exc) or _names_python_objects(path)):
             raise CheckpointError(
                 f"{path}: refused, the file holds Python objects that could run code on load "
                 "(only plain tensors and values are accepted); nothing in it was run") from exc
@@ -151,8 +171,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             config=config,
             model_state=raw["model"],
             epoch=int(raw["epoch"]),
-            history=[_report(r, config) for r in raw["history"]],
-            class_names=tuple(raw.get("class_names") or ()),
+            history=[_report(r, config) for r in _history(raw["history"], config)],
+            class_names=_class_names(raw.get("class_names")),
             optimizer_state=raw.get("optimizer"),
             rng_state=raw.get("rng"),
             kind=kind,
@@ -165,6 +185,61 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                               f"{_first_line(exc)}") from exc
     _check_parts(path, ckpt)
     return ckpt
+
+
+def _check_inflated_size(path: Path) -> None:
+    """Refuse a zip checkpoint whose central directory promises more inflated bytes than the
+    budgets allow, and a non-zip (legacy torch) file larger than the pickle budget, before any
+    of it is inflated or unpickled."""
+    try:
+        with path.open("rb") as f:
+            end = zipfile._EndRecData(f)  # the end record: where and how big the directory is
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
+    if not end:
+        if path.stat().st_size > budgets.CHECKPOINT_PICKLE_BYTES:
+            raise CheckpointError(f"{path}: not a readable checkpoint (not a zip archive, and "
+                                  f"over {budgets.mib(budgets.CHECKPOINT_PICKLE_BYTES)})")
+        return
+    if end[zipfile._ECD_SIZE] > budgets.CHECKPOINT_PICKLE_BYTES:
+        raise CheckpointError(f"{path}: refused, the zip directory alone is "
+                              f"{budgets.mib(end[zipfile._ECD_SIZE])}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated?)") \
+            from exc
+    inflated = sum(m.file_size for m in members)
+    if inflated > budgets.CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"{path}: refused, its entries inflate to {budgets.mib(inflated)}, over the "
+            f"{budgets.mib(budgets.CHECKPOINT_BYTES)} limit for a checkpoint")
+    pickled = sum(m.file_size for m in members if m.filename.endswith(".pkl"))
+    if pickled > budgets.CHECKPOINT_PICKLE_BYTES:
+        raise CheckpointError(
+            f"{path}: refused, its pickled part (config, history, names) is "
+            f"{budgets.mib(pickled)}, over the {budgets.mib(budgets.CHECKPOINT_PICKLE_BYTES)} "
+            "limit")
+
+
+def _history(values: Any, config: TrainConfig) -> list[Any]:
+    """The saved epoch reports: a list no longer than the run's epochs."""
+    if not isinstance(values, list):
+        raise TypeError(f"the history must be a list, got {type(values).__name__}")
+    if len(values) > config.epochs:
+        raise ValueError(f"the history has {len(values)} entries for a run of "
+                         f"{config.epochs} epochs")
+    return values
+
+
+def _class_names(values: Any) -> tuple[str, ...]:
+    """The class names: a list of text (absent in files without classes)."""
+    if values is None:
+        return ()
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+        raise TypeError("class names must be a list of text")
+    return tuple(values)
 
 
 def _upgraded_config(values: Any, version: int) -> Any:
@@ -181,6 +256,10 @@ def _check_parts(path: Path, ckpt: Checkpoint) -> None:
     problem = _malformed_part(ckpt)
     if problem:
         raise CheckpointError(f"{path}: checkpoint is missing or has malformed parts: {problem}")
+    mismatch = _weights_mismatch(ckpt)
+    if mismatch:
+        raise CheckpointError(f"{path}: checkpoint weights do not match its model configuration "
+                              f"(another architecture or resolution?): {mismatch}")
     try:
         model = ckpt.build_model()
     except CheckpointError as exc:
@@ -190,6 +269,23 @@ def _check_parts(path: Path, ckpt: Checkpoint) -> None:
     except Exception as exc:  # any failure of a trial step on a throwaway copy
         raise CheckpointError(f"{path}: the optimiser or noise state does not fit the model "
                               f"(a damaged or edited file?): {_first_line(exc)}") from exc
+
+
+def _weights_mismatch(ckpt: Checkpoint) -> str | None:
+    """How the weights differ from those of the model the config names (built on the meta
+    device, so a config naming a huge model costs nothing), or None."""
+    with torch.device("meta"):
+        expected = new_model(ckpt.config, ckpt.kind).state_dict()
+    missing = sorted(set(expected) - set(ckpt.model_state))
+    unexpected = sorted(set(ckpt.model_state) - set(expected))
+    if missing or unexpected:
+        return (f"{len(missing)} missing ({', '.join(missing[:3])}), {len(unexpected)} "
+                f"unexpected ({', '.join(unexpected[:3])})")
+    for name, tensor in expected.items():
+        if ckpt.model_state[name].shape != tensor.shape:
+            return (f"{name} has shape {tuple(ckpt.model_state[name].shape)}, the config's "
+                    f"model {tuple(tensor.shape)}")
+    return None
 
 
 def _malformed_part(ckpt: Checkpoint) -> str | None:

@@ -12,13 +12,20 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TextIO
 
 import torch
 
-from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint, save_checkpoint
+from trainer.checkpoint import (
+    Checkpoint,
+    check_model_size,
+    export_safetensors,
+    load_checkpoint,
+    save_checkpoint,
+)
 from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.folder import load_folder_with_report
@@ -32,6 +39,7 @@ from trainer.distributed import (
     process_group,
     save_rank_state,
 )
+from trainer.error_line import printable
 from trainer.errors import ConfigError
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
@@ -160,6 +168,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint 
     flags = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()}
     if args.resume is not None:
         ckpt = load_checkpoint(args.resume)
+        if not ckpt.config.is_builtin_data and flags["data"] is None:
+            raise ConfigError(f"this run trained on the folder {ckpt.config.data}; give --data "
+                              "with that folder to read it again")
         changed = sorted(k for k, v in flags.items()
                          if v is not None and k != "epochs" and v != getattr(ckpt.config, k))
         if changed or args.config is not None:
@@ -177,6 +188,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     amp_dtype(args.amp, device)  # refuse bad combinations before any work
     check_sync_bn(args.sync_bn, device)
     config, resume = config_from_args(args)
+    check_model_size(config)
+    _check_output_file(args.checkpoint, "checkpoint")
+    _check_output_file(args.metrics, "metrics file")
     with process_group(ranks, device):
         return _train(args, config, resume, ranks, device)
 
@@ -218,6 +232,31 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     return 0
 
 
+def _check_output_file(path: Path | None, what: str) -> None:
+    """Refuse an output path that is a folder or cannot be written, before the first epoch: a
+    file is created in its folder and removed at once (or, when the folder is still to be
+    made, the nearest existing one must be a writable folder). Nothing is left behind."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"the {what} {path} is a folder; give a file path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if not folder.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(folder))
+        if folder == path.parent:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(folder))
+        if path.exists() and not os.access(path, os.W_OK):
+            raise PermissionError(13, "Permission denied", str(path))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the {what} {path}: {exc.strerror or exc}") from exc
+
+
 def cmd_ppca(args: argparse.Namespace) -> int:
     """Fit PPCA, print its validation scores (next to a VAE's with --compare) and save it."""
     flags = {name: getattr(args, name) for name in _PPCA_FLAGS}
@@ -253,20 +292,22 @@ def cmd_ppca(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
+    path = printable(str(args.checkpoint))
+    classes = printable(", ".join(ckpt.class_names), 2000)
     if ckpt.kind == "ppca" and ckpt.ppca is not None:
-        print(f"PPCA model {args.checkpoint}: Q = {ckpt.config.latent_dim}, "
-              f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
+        print(f"PPCA model {path}: Q = {ckpt.config.latent_dim}, "
+              f"{len(ckpt.class_names)} classes ({classes})")
         print("config (data and latent size):")
         for key in _PPCA_FLAGS:
             print(f"  {key:14} {getattr(ckpt.config, key)}")
         print("fit:")
         print("  " + format_ppca(ckpt.ppca))
         return 0
-    print(f"checkpoint {args.checkpoint}: {_describe_model(ckpt.config)}, epoch {ckpt.epoch}, "
-          f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
+    print(f"checkpoint {path}: {_describe_model(ckpt.config)}, epoch {ckpt.epoch}, "
+          f"{len(ckpt.class_names)} classes ({classes})")
     print("config:")
     for key, value in ckpt.config.to_dict().items():
-        print(f"  {key:14} {value}")
+        print(f"  {key:14} {printable(str(value))}")
     if ckpt.history:
         print("last report:")
         print("  " + format_report(ckpt.history[-1]))
@@ -392,7 +433,7 @@ class _ImportBar:
         self._last_draw = now
         filled = int(self.WIDTH * done / total)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        name = name if len(name) <= self.NAME else "..." + name[-self.NAME + 3:]
+        name = printable(name if len(name) <= self.NAME else "..." + name[-self.NAME + 3:])
         self.out.write(f"\r\x1b[2Kimporting [{bar}] {done}/{total} {name}")
         self.out.flush()
 

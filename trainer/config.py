@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer import budgets
 from trainer.errors import ConfigError
 
 RESOLUTIONS = (16, 32, 64)
@@ -111,6 +112,9 @@ class TrainConfig:
         _require(2 <= self.dataset_size <= 1_000_000,
                  f"dataset_size must be 2..1000000, got {self.dataset_size}")
         _require(bool(self.data.strip()), "data must be 'builtin' or a folder path")
+        if self.is_builtin_data:
+            budgets.check_dataset(self.dataset_size, self.resolution,
+                                  2 if self.grid == "sdf" else 1, ConfigError)
         self._check_model_family()
 
     def _check_model_family(self) -> None:
@@ -203,6 +207,10 @@ class TrainConfig:
         """Load a .toml or .json file (a flat table of settings)."""
         path = Path(path)
         try:
+            budgets.regular_file_size(path, "file", budgets.CONFIG_BYTES, ConfigError)
+        except ConfigError as exc:
+            raise ConfigError(f"cannot read config file {exc}") from None
+        try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
@@ -213,8 +221,10 @@ class TrainConfig:
                 values = tomllib.loads(text)
             else:
                 raise ConfigError(f"config file {path} must end in .toml or .json")
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"config file {path} is not valid {path.suffix[1:]}: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # JSON / TOML errors, huge ints, deep nesting
+            problem = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise ConfigError(f"config file {path} is not valid {path.suffix[1:]}: "
+                              f"{problem}") from exc
         return cls.from_dict(values)
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:

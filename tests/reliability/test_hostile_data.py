@@ -74,7 +74,7 @@ EXPECTED = {
     "links/self.off": "Too many levels of symbolic links",
     "links/a.off": "Too many levels of symbolic links",
     "links/b.off": "Too many levels of symbolic links",
-    "links/dangling.obj": "No such file", "links/zero.stl": "not a regular file",
+    "links/dangling.obj": "No such file", "links/zero.stl": "outside the folder",
     "links/pipe.ply": "not a regular file",
     "huge/giant.stl": "file too large (257 MB, the limit is 256 MB)",
 }

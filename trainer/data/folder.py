@@ -5,14 +5,18 @@ shape. Its class is the name of the first sub-folder below the root (ModelNet's
 ``chair/train/chair_0001.off`` is a "chair"); files directly in the root belong to a class named
 after the root folder, so a flat folder is one class. Class names are sorted, labels index them.
 
-Other files never stop an import. Hidden folders (``.git``, ...) are not entered and symbolic
-links to folders are not followed. Hidden files and files with other suffixes are *ignored*, with
-the reason ("hidden file", "not a shape file (.txt)"); shape files that cannot be used (corrupt,
-empty, unreadable, zero volume, ...) and unreadable sub-folders are *failed*, with the reason.
-DataError is raised only when the path is not a readable folder, holds no shape files, or none of
-them can be used; ``ImportCancelled`` when ``cancel()`` returns True (it is polled before every
-file). ``progress(done, total, name)`` is called before every file and once more at the end
-with ``done == total`` and an empty name.
+Other files never stop an import. Hidden folders (``.git``, ...) are not entered, symbolic
+links to folders are not followed, and nothing outside the folder is read: a link to a file
+outside it and a glTF buffer outside it are failed, as are files that are not regular files
+(pipes, devices). Each file, with the glTF buffers it names, is held to
+``budgets.SHAPE_FILE_BYTES``, and the grids of all files to ``budgets.DATASET_BYTES``.
+Hidden files and files with other suffixes are *ignored*, with the reason ("hidden file", "not a
+shape file (.txt)"); shape files that cannot be used (corrupt, empty, unreadable, zero volume,
+...) and unreadable sub-folders are *failed*, with the reason. DataError is raised only when the
+path is not a readable folder, holds no shape files, or none of them can be used;
+``ImportCancelled`` when ``cancel()`` returns True (it is polled before every file).
+``progress(done, total, name)`` is called before every file and once more at the end with
+``done == total`` and an empty name.
 
 Meshes become grids through ``voxelize.voxelize_mesh``, grid files through
 ``voxelize.resample_grid``; the results are kept in a ``cache.VoxelCache``.
@@ -30,23 +34,27 @@ from pathlib import Path
 
 import numpy as np
 
+from trainer import budgets
+from trainer.budgets import ERROR_CHARS
 from trainer.data.cache import VoxelCache, cache_key
 from trainer.data.mesh_files import (
     GRID_SUFFIXES,
     SHAPE_SUFFIXES,
-    companion_files,
+    buffer_path,
+    buffer_uris,
     read_grid,
     read_mesh,
 )
 from trainer.data.shapeset import ShapeSet
 from trainer.data.voxelize import resample_grid, voxelize_mesh
+from trainer.error_line import printable
 from trainer.errors import DataError
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
 
 MAX_RESOLUTION = 256
-MAX_FILE_BYTES = 256 * 2**20
+MAX_FILE_BYTES = budgets.SHAPE_FILE_BYTES
 """Bigger shape files are skipped, not read: a mesh of millions of triangles takes gigabytes to
 load and adds nothing at the grid sizes trained here."""
 _LISTED_IN_ERRORS = 3
@@ -89,12 +97,14 @@ class ImportReport:
         classes = ", ".join(f"{name} {count}" for name, count in self.class_counts.items())
         lines = [f"imported {_count(self.imported, 'shape')} in "
                  f"{_count(len(self.class_counts), 'class')} "
-                 f"({classes}) from {self.folder} at {self.resolution}^3 in {self.seconds:.1f} s; "
+                 f"({printable(classes)}) from {printable(str(self.folder))} at "
+                 f"{self.resolution}^3 in {self.seconds:.1f} s; "
                  f"{self.cache_hits} from the cache"]
         if self.failed:
             lines.append(f"skipped {_count(len(self.failed), 'shape file')} that could not be "
                          "imported:")
-            lines += [f"  {f.path}: {f.reason}" for f in self.failed[:max_listed]]
+            lines += [f"  {printable(f.path)}: {printable(f.reason, ERROR_CHARS)}"
+                      for f in self.failed[:max_listed]]
             if len(self.failed) > max_listed:
                 lines.append(f"  ... and {len(self.failed) - max_listed} more")
         if self.ignored:
@@ -150,6 +160,7 @@ def _import_files(
     progress: Progress | None, cancel: Cancel | None,
 ) -> tuple[np.ndarray, list[tuple[str, str]], list[SkippedFile], int]:
     """(grids, (name, class) of each grid, failed files, cache hits) for the shape files."""
+    budgets.check_dataset(len(files), resolution, error=DataError)
     grids = np.empty((len(files), 1) + (resolution,) * 3, dtype=np.uint8)
     kept: list[tuple[str, str]] = []
     failed: list[SkippedFile] = []
@@ -161,7 +172,7 @@ def _import_files(
         if progress is not None:
             progress(done, len(files), name)
         try:
-            grid, hit = _file_grid(file, resolution, cache)
+            grid, hit = _file_grid(root, file, resolution, cache)
         except Exception as exc:  # one bad file must not end a long import
             failed.append(SkippedFile(name, _reason(exc)))
             continue
@@ -213,6 +224,9 @@ def _scan(root: Path) -> tuple[list[tuple[Path, str]], list[SkippedFile], list[S
             reason = _ignore_reason(file)
             if reason:
                 ignored.append(SkippedFile(relative.as_posix(), reason))
+            elif not budgets.within(file, root):
+                unreadable.append(SkippedFile(relative.as_posix(),
+                                              "a link to a file outside the folder (not read)"))
             else:
                 class_name = relative.parts[0] if len(relative.parts) > 1 else root.name
                 shape_files.append((file, class_name or "shapes"))
@@ -229,32 +243,51 @@ def _ignore_reason(file: Path) -> str | None:
     return None
 
 
-def _file_grid(file: Path, resolution: int, cache: VoxelCache) -> tuple[np.ndarray, bool]:
+def _file_grid(root: Path, file: Path, resolution: int,
+               cache: VoxelCache) -> tuple[np.ndarray, bool]:
     """The grid of one shape file, and whether it came from the cache."""
     data = _read(file)
     if not data:
         raise DataError("empty file")
-    contents = [data, *(_read(other) for other in companion_files(file, data))]
-    key = cache_key(contents, resolution)
+    buffers = _read_buffers(root, file, data)
+    key = cache_key([data, *buffers.values()], resolution)
     grid = cache.load(key, resolution)
     if grid is not None:
         return grid, True
     if file.suffix.lower() in GRID_SUFFIXES:
         grid = resample_grid(read_grid(file, data), resolution)
     else:
-        grid = voxelize_mesh(read_mesh(file, data), resolution)
+        grid = voxelize_mesh(read_mesh(file, data, buffers), resolution)
     if not grid.any():
         raise DataError("no occupied voxels")
     cache.save(key, grid)
     return grid, False
 
 
-def _read(file: Path) -> bytes:
+def _read_buffers(root: Path, file: Path, data: bytes) -> dict[str, bytes]:
+    """The external glTF buffers ``file`` names, by URI: each a regular file inside ``root``,
+    all of them together with ``data`` within ``MAX_FILE_BYTES`` (a buffer named twice counts
+    twice). DataError otherwise, before any of them is opened."""
+    buffers: dict[str, bytes] = {}
+    total = len(data)
+    for uri in buffer_uris(file, data):
+        path = buffer_path(file, uri)
+        if not budgets.within(path, root):
+            raise DataError(f"the glTF buffer {uri[:100]!r} lies outside the data folder "
+                            "(not read)")
+        data = buffers[uri] if uri in buffers else _read(path, MAX_FILE_BYTES - total)
+        total += len(data)
+        buffers[uri] = data
+    return buffers
+
+
+def _read(file: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (DataError otherwise)."""
     try:
         info = file.stat()
         if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
-            raise DataError("not a regular file (a device, pipe or socket)")
-        if info.st_size > MAX_FILE_BYTES:
+            raise DataError(f"{file.name}: not a regular file (a device, pipe or socket)")
+        if info.st_size > limit:
             raise DataError(f"file too large ({info.st_size / 2**20:,.0f} MB, the limit is "
                             f"{MAX_FILE_BYTES // 2**20} MB): simplify or decimate the mesh first")
         return file.read_bytes()

@@ -11,14 +11,22 @@ Formats and the decisions taken for them:
   convention; ShapeNet's +y-up OBJ files therefore import lying on their backs.)
 - ModelNet .off files whose first line fuses the keyword with the counts (``OFF490 518 0``) get
   a line break inserted before parsing; older trimesh versions reject them.
-- .gltf files may reference buffers in separate files next to them; those are found through the
-  file's folder (``companion_files`` lists them so a cache key can cover their content).
+- .gltf and .glb files may reference buffers in separate files next to them: ``buffer_uris``
+  lists them, the caller reads them (inside the data folder, regular files, within the byte
+  budget) and passes their bytes to ``read_mesh``; trimesh itself opens no file. At most
+  ``budgets.GLTF_BUFFERS`` buffers.
+- Text meshes (.obj .off, ASCII .stl and .ply) that are not UTF-8 are read as Latin-1 (comments
+  and names in old files); a binary STL whose size does not match its triangle count is refused
+  with both numbers; OBJ face indices of 0 (OBJ counts from 1) are refused.
+- At most ``budgets.MESH_FACES`` triangles, counted from the text or header before parsing
+  where the format allows, and again after.
 - .binvox: ``trainer.data.binvox`` (stored x-z-y, returned [x, y, z] as everywhere here).
 - .npy / .npz: one cubic grid indexed [x, y, z], z up; leading axes of length 1 are dropped.
   bool and integer arrays count nonzero as filled, floats must lie in [0, 1] and count >= 0.5.
   An .npz must hold one array, or name it ``occupancy``, ``voxels``, ``grid`` or ``data``.
-  Pickled objects are refused, and so are grids larger than ``binvox.MAX_DIM``^3 (checked
-  from the header, before anything is allocated).
+  Pickled objects are refused, and so are grids larger than ``binvox.MAX_DIM``^3 or than
+  ``budgets.GRID_BYTES`` (elements times element size, checked from the header, before
+  anything is allocated; an .npz member's inflated size from the zip directory too).
 - Vertices are merged with the mesh centred and scaled into a unit box (then moved back), so
   coordinates in any unit or far from the origin import alike; NaN or infinite corners and face
   indices past the vertex list are refused.
@@ -33,6 +41,7 @@ import json
 import logging
 import math
 import re
+import struct
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -41,6 +50,7 @@ from urllib.parse import unquote
 import numpy as np
 import trimesh
 
+from trainer import budgets
 from trainer.data.binvox import MAX_DIM, decode_binvox
 from trainer.errors import DataError
 
@@ -50,6 +60,9 @@ SHAPE_SUFFIXES = MESH_SUFFIXES + GRID_SUFFIXES
 
 _NPZ_NAMES = ("occupancy", "voxels", "grid", "data")
 _FUSED_OFF = re.compile(rb"\s*(?:C|N|ST|4)*OFF(?=[-+.\d])")
+_OBJ_ZERO_INDEX = re.compile(rb"^[ \t]*f[ \t](?:[^\n]*[ \t])?0(?=[/ \t\r\n]|$)", re.M)
+_OFF_COUNTS = re.compile(rb"^\s*(?:C|N|ST|4)*OFF\s*(?:#[^\n]*\n\s*)*\d+\s+(\d+)")
+_PLY_FACES = re.compile(rb"element\s+face\s+(\d+)")
 _Y_UP_TO_Z_UP = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
 
 # trimesh logs malformed files as warnings with tracebacks; read_mesh reports them as DataError
@@ -57,9 +70,13 @@ _Y_UP_TO_Z_UP = np.array([[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 0], [0, 0, 0,
 logging.getLogger("trimesh").addHandler(logging.NullHandler())
 
 
-def read_mesh(path: Path, data: bytes) -> trimesh.Trimesh:
-    """The mesh in ``data`` (the content of ``path``, whose suffix names the format), z up."""
+def read_mesh(path: Path, data: bytes,
+              buffers: dict[str, bytes] | None = None) -> trimesh.Trimesh:
+    """The mesh in ``data`` (the content of ``path``, whose suffix names the format), z up;
+    ``buffers`` holds the external glTF buffers by URI (``buffer_uris``)."""
     suffix = path.suffix.lower()
+    data = _as_utf8_text(suffix, data)
+    _check_face_count(suffix, data)
     if suffix == ".off":
         data = fix_off_header(data)
     if suffix == ".gltf":   # trimesh would report a missing "model.gltf" instead
@@ -69,12 +86,12 @@ def read_mesh(path: Path, data: bytes) -> trimesh.Trimesh:
             raise DataError(f"not a readable GLTF file (not JSON: {_describe(exc)})") from exc
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type=suffix[1:], force="mesh",
-                              resolver=trimesh.resolvers.FilePathResolver(path),
-                              skip_materials=True, process=False)
+                              resolver=dict(buffers or {}), skip_materials=True, process=False)
     except Exception as exc:  # trimesh raises many types for malformed files
         raise DataError(f"not a readable {suffix[1:].upper()} file ({_describe(exc)})") from exc
     if not isinstance(loaded, trimesh.Trimesh):
         raise DataError(f"no triangle mesh in the file (found {type(loaded).__name__})")
+    _check_faces(len(loaded.faces))
     to_unit_box = _unit_box_transform(loaded)
     if to_unit_box is not None:   # merge in the unit box, then return to the file's units
         loaded.apply_transform(to_unit_box)
@@ -138,37 +155,129 @@ def fix_off_header(data: bytes) -> bytes:
     return data[:match.end()] + b"\n" + data[match.end():] if match else data
 
 
-def companion_files(path: Path, data: bytes) -> list[Path]:
-    """Other files the shape in ``path`` is read from: the external buffers of a .gltf."""
-    if path.suffix.lower() != ".gltf":
+def buffer_uris(path: Path, data: bytes) -> list[str]:
+    """The URIs of the external buffers of a .gltf or .glb (``buffer_path`` turns one into a
+    path); DataError for more than ``budgets.GLTF_BUFFERS`` buffers."""
+    suffix = path.suffix.lower()
+    if suffix not in (".gltf", ".glb"):
         return []
     try:
-        buffers = json.loads(data).get("buffers", [])
+        buffers = json.loads(data if suffix == ".gltf" else _glb_json(data)).get("buffers", [])
         uris = [b["uri"] for b in buffers if isinstance(b, dict) and isinstance(b.get("uri"), str)]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError, struct.error):
         return []   # not JSON: read_mesh reports the problem
-    return [path.parent / unquote(uri) for uri in uris if not uri.startswith("data:")]
+    if len(buffers) > budgets.GLTF_BUFFERS:
+        raise budgets.BudgetError(f"{len(buffers)} buffers, over the limit of "
+                                  f"{budgets.GLTF_BUFFERS}")
+    return [uri for uri in uris if not uri.startswith("data:")]
+
+
+def buffer_path(path: Path, uri: str) -> Path:
+    """Where the glTF buffer ``uri`` of the file ``path`` lies (relative to its folder)."""
+    return path.parent / unquote(uri)
+
+
+def _glb_json(data: bytes) -> bytes:
+    """The JSON chunk of a GLB: 12-byte header, then chunk length, type and content."""
+    length, kind = struct.unpack_from("<I4s", data, 12)
+    if kind != b"JSON":
+        raise ValueError("the first GLB chunk is not JSON")
+    return data[20:20 + length]
+
+
+def _as_utf8_text(suffix: str, data: bytes) -> bytes:
+    """Text mesh formats as UTF-8: bytes that are not UTF-8 are taken as Latin-1 (which maps
+    every byte). Binary STL and the binary body of a PLY stay as they are; a binary STL whose
+    size does not match its triangle count raises DataError."""
+    if suffix == ".stl":
+        if _binary_stl_size(data) == len(data):
+            return data
+        if data[:512].lstrip()[:5].lower() != b"solid":
+            if len(data) < 84:
+                raise DataError(f"not a readable STL file ({len(data)} bytes, shorter than a "
+                                "binary STL header)")
+            size = _binary_stl_size(data)
+            raise DataError(f"not a readable STL file (not ASCII, and as binary STL its "
+                            f"{len(data)} bytes do not match the {(size - 84) // 50} triangles "
+                            f"its header names ({size} bytes))")
+    if suffix == ".ply":
+        end = data.find(b"end_header")
+        if end >= 0 and b"format ascii" not in data[:end]:
+            return _latin1_to_utf8(data[:end]) + data[end:]
+    if suffix in (".obj", ".off", ".stl", ".ply"):
+        return _latin1_to_utf8(data)
+    return data
+
+
+def _latin1_to_utf8(data: bytes) -> bytes:
+    if data.isascii():
+        return data
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        return data.decode("latin-1").encode("utf-8")
+
+
+def _binary_stl_size(data: bytes) -> int:
+    """The size a binary STL with the triangle count in ``data``'s header has."""
+    return 84 + 50 * struct.unpack_from("<I", data, 80)[0] if len(data) >= 84 else -1
+
+
+def _check_face_count(suffix: str, data: bytes) -> None:
+    """Refuse a file whose text or header names more than ``budgets.MESH_FACES`` faces (or
+    OBJ face indices of 0), before it is parsed."""
+    if suffix == ".obj":
+        if _OBJ_ZERO_INDEX.search(data):
+            raise DataError("OBJ face index 0 (OBJ indices start at 1; a corrupt file?)")
+        _check_faces(data.count(b"\nf ") + data.startswith(b"f "))
+    elif suffix == ".stl":
+        binary = _binary_stl_size(data) == len(data)
+        _check_faces((len(data) - 84) // 50 if binary else data.count(b"facet "))
+    elif suffix in (".off", ".ply"):
+        match = (_OFF_COUNTS if suffix == ".off" else _PLY_FACES).search(data[:4096])
+        if match:
+            _check_faces(int(match.group(1)))
+
+
+def _check_faces(count: int) -> None:
+    if count > budgets.MESH_FACES:
+        raise budgets.BudgetError(f"{count:,} faces, over the limit of {budgets.MESH_FACES:,}: "
+                                  "simplify or decimate the mesh first")
 
 
 def _check_array_size(stream: BinaryIO) -> None:
-    """Refuse an .npy whose header declares more values than a ``MAX_DIM``^3 grid, before
-    numpy allocates them (a small file can declare terabytes)."""
+    """Refuse an .npy whose header declares more values than a ``MAX_DIM``^3 grid, or more
+    bytes than ``budgets.GRID_BYTES``, before numpy allocates them (a small file can declare
+    terabytes)."""
     version = np.lib.format.read_magic(stream)
     read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                    else np.lib.format.read_array_header_2_0)   # 3.0 differs in text encoding
-    shape, _, _ = read_header(stream)
+    shape, _, dtype = read_header(stream)
     if math.prod(shape) > MAX_DIM**3:
         raise DataError(f"an array of shape {shape} is larger than the biggest grid read "
                         f"({MAX_DIM}^3)")
+    size = math.prod(shape) * dtype.itemsize
+    if size > budgets.GRID_BYTES:
+        limit = budgets.mib(budgets.GRID_BYTES)
+        raise budgets.BudgetError(f"an array of shape {shape} and type {dtype} takes "
+                                  f"{budgets.mib(size)}, over the {limit} limit for a grid")
 
 
 def _npz_array(archive: np.lib.npyio.NpzFile) -> np.ndarray:
     names = list(archive.files)
     chosen = names[0] if len(names) == 1 else next((n for n in _NPZ_NAMES if n in names), None)
     if chosen is not None:
-        if f"{chosen}.npy" in archive.zip.namelist():
-            with archive.zip.open(f"{chosen}.npy") as member:
-                _check_array_size(member)
+        members = archive.zip.namelist()
+        member = f"{chosen}.npy" if f"{chosen}.npy" in members else chosen
+        if member in members:
+            inflated = archive.zip.getinfo(member).file_size
+            if inflated > budgets.GRID_BYTES + 4096:   # the array and its header
+                raise budgets.BudgetError(f"the array {chosen} inflates to "
+                                          f"{budgets.mib(inflated)}, over the "
+                                          f"{budgets.mib(budgets.GRID_BYTES)} limit for a grid")
+            with archive.zip.open(member) as stream:
+                _check_array_size(stream)
         return archive[chosen]
     raise DataError(f"an .npz with several arrays ({', '.join(names) or 'none'}) needs one "
                     f"named {' or '.join(_NPZ_NAMES)}")

@@ -41,6 +41,7 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
+from trainer import budgets
 from trainer.errors import DataError
 
 METHOD_VERSION = 2      # bump when any change alters the grid made from a file (cache key)
@@ -62,6 +63,12 @@ def voxelize_mesh(mesh: trimesh.Trimesh, resolution: int) -> np.ndarray:
     """
     vertices, faces = _checked_geometry(mesh)
     points = frame_vertices(vertices, resolution)
+    work = voxelize_work(points, faces)
+    if work > budgets.VOXELIZE_WORK:
+        raise budgets.BudgetError(
+            f"too costly to voxelise at {resolution}^3 ({work / 1e6:,.0f} million samples, the "
+            f"limit is {budgets.VOXELIZE_WORK / 1e6:,.0f} million): many large overlapping "
+            "triangles; simplify the mesh or use a lower resolution")
     shell = surface_voxels(points, faces, resolution)
     closed, oriented = _closed_and_oriented(faces, len(vertices))
     if closed:
@@ -77,6 +84,20 @@ def frame_vertices(vertices: np.ndarray, resolution: int) -> np.ndarray:
     low, high = vertices.min(axis=0), vertices.max(axis=0)
     scale = (resolution - 2 * MARGIN_VOXELS) / float((high - low).max())
     return (vertices - (low + high) / 2) * scale + (resolution - 1) / 2
+
+
+def voxelize_work(points: np.ndarray, faces: np.ndarray) -> int:
+    """An upper bound of the surface samples plus the ray-column candidates of all three axes
+    that voxelising the triangles (``points`` in voxel units) takes."""
+    work = 0
+    for tris in _triangle_chunks(points, faces):
+        lengths = np.linalg.norm(np.roll(tris, -1, axis=1) - tris, axis=2).max(axis=1)
+        height = np.linalg.norm(_cross3(tris), axis=1) / np.maximum(lengths, 1e-300)
+        extent = tris.max(axis=1) - tris.min(axis=1) + 1
+        work += int(((height / _SAMPLE_STEP + 2) * (lengths / _SAMPLE_STEP + 2)).sum())
+        work += int((extent[:, 0] * extent[:, 1] + extent[:, 1] * extent[:, 2]
+                     + extent[:, 0] * extent[:, 2]).sum())
+    return work
 
 
 def surface_voxels(points: np.ndarray, faces: np.ndarray, resolution: int) -> np.ndarray:
