@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from trainer.budgets import ERROR_CHARS
+from trainer.error_line import printable
 from trainer.errors import ShapeExplorerError
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shape-explorer-io")
@@ -16,12 +18,15 @@ T = TypeVar("T")
 
 
 def error_message(exc: BaseException) -> str:
-    """A one-line message for a person: project errors as they are, others with their type."""
+    """A one-line message for a person (escaped and bounded as on the command line): project
+    errors as they are, others with their type."""
     if isinstance(exc, ShapeExplorerError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "out of memory: try a smaller resolution, batch size or data set"
-    return f"unexpected error ({type(exc).__name__}): {exc}"
+        text = str(exc)
+    elif isinstance(exc, MemoryError):
+        text = "out of memory: try a smaller resolution, batch size or data set"
+    else:
+        text = f"unexpected error ({type(exc).__name__}): {exc}"
+    return printable(text, ERROR_CHARS)
 
 
 def wait_for(fn: Callable[[], T]) -> T:

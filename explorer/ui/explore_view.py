@@ -54,6 +54,8 @@ from explorer.ui.explore_tasks import (
     remesh,
 )
 from explorer.ui.mesh_view import MeshView
+from trainer.budgets import ERROR_CHARS
+from trainer.error_line import printable
 from trainer.errors import ShapeExplorerError
 
 NO_MODEL_HINT = "Train a model or open a checkpoint (File > Open checkpoint...)"
@@ -440,7 +442,7 @@ class ExploreView(QWidget):
     def _on_error(self, channel: str, message: str) -> None:
         if channel == "export":
             self.export_panel.status.setText("Export failed.")
-        QMessageBox.warning(self, "Explore", message)
+        QMessageBox.warning(self, "Explore", printable(message, ERROR_CHARS))
 
 
 def model_summary(session: ExplorerSession) -> str:

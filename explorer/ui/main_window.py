@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageB
 from explorer.ui.background import BackgroundJob, error_message, wait_for
 from explorer.ui.settings import CHECKPOINTS, DATA, EXPORTS, AppSettings, RecentMenu
 from explorer.ui.shortcuts import ShortcutsDialog
+from trainer.budgets import ERROR_CHARS
+from trainer.error_line import printable
 
 if TYPE_CHECKING:
     from explorer.ui.explore_view import ExploreView
@@ -407,7 +409,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _show_error(self, message: str) -> None:
-        QMessageBox.critical(self, APP_NAME, message)
+        QMessageBox.critical(self, APP_NAME, printable(message, ERROR_CHARS))
 
     @Slot()
     def _about(self) -> None:

@@ -126,6 +126,9 @@ def _unit_box_transform(mesh: trimesh.Trimesh) -> np.ndarray | None:
     side = (high - low).max()
     if side == 0:
         return None
+    if peak > np.finfo(np.float64).max / side:
+        raise DataError("coordinates too large: the mesh spans more than the largest number "
+                        "a coordinate can hold (about 1.8e308)")
     transform = np.eye(4)
     transform[:3, :3] /= peak * side
     transform[:3, 3] = -(low + high) / 2 / side
