@@ -48,7 +48,7 @@ from trainer.data.mesh_files import (
 from trainer.data.shapeset import ShapeSet
 from trainer.data.voxelize import resample_grid, voxelize_mesh
 from trainer.error_line import printable
-from trainer.errors import DataError
+from trainer.errors import DataError, ShapeExplorerError
 
 Progress = Callable[[int, int, str], None]
 Cancel = Callable[[], bool]
@@ -267,7 +267,7 @@ def _file_grid(root: Path, file: Path, resolution: int,
 def _read_buffers(root: Path, file: Path, data: bytes) -> dict[str, bytes]:
     """The external glTF buffers ``file`` names, by URI: each a regular file inside ``root``,
     all of them together with ``data`` within ``MAX_FILE_BYTES`` (a buffer named twice counts
-    twice). DataError otherwise, before any of them is opened."""
+    twice). DataError otherwise; a buffer outside the folder is never opened."""
     buffers: dict[str, bytes] = {}
     total = len(data)
     for uri in buffer_uris(file, data):
@@ -275,9 +275,12 @@ def _read_buffers(root: Path, file: Path, data: bytes) -> dict[str, bytes]:
         if not budgets.within(path, root):
             raise DataError(f"the glTF buffer {uri[:100]!r} lies outside the data folder "
                             "(not read)")
-        data = buffers[uri] if uri in buffers else _read(path, MAX_FILE_BYTES - total)
-        total += len(data)
-        buffers[uri] = data
+        if uri not in buffers:
+            buffers[uri] = _read(path)
+        total += len(buffers[uri])
+        if total > MAX_FILE_BYTES:
+            raise DataError(f"the file and the glTF buffers it names take more than "
+                            f"{MAX_FILE_BYTES // 2**20} MB (the limit)")
     return buffers
 
 
@@ -296,7 +299,7 @@ def _read(file: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, DataError):
+    if isinstance(exc, ShapeExplorerError):
         return str(exc)
     detail = str(exc).strip().splitlines()
     return f"unexpected error ({type(exc).__name__}{': ' + detail[0] if detail else ''})"
