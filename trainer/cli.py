@@ -358,7 +358,7 @@ def _describe_data(config: TrainConfig) -> str:
     if config.is_builtin_data:
         grids = " as signed distances" if config.grid == "sdf" else ""
         return f"{config.dataset_size} procedural solids at {config.resolution}^3{grids}"
-    return f"folder {config.data} at {config.resolution}^3"
+    return f"folder {printable(config.data)} at {config.resolution}^3"
 
 
 def _load_data(config: TrainConfig, out: TextIO) -> ShapeSet:

@@ -19,11 +19,13 @@ EXIT_INTERRUPTED = 130
 
 
 def printable(text: str, limit: int | None = None) -> str:
-    """``text`` with control characters, escapes and surrogates written as Python escapes, cut
-    to ``limit`` characters (with '...') when given."""
+    """``text`` with control characters, escapes and surrogates written as Python escapes; when
+    longer than ``limit``, its middle is replaced by '...' (the start and the reason at the end
+    stay)."""
     escaped = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
     if limit is not None and len(escaped) > limit:
-        return escaped[:limit - 3] + "..."
+        head = (limit - 3) // 2
+        return escaped[:head] + "..." + escaped[len(escaped) - (limit - 3 - head):]
     return escaped
 
 
