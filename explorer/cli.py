@@ -117,9 +117,9 @@ def check_sample_request(n: int, seed: int, temperature: float) -> None:
     """Refuse a sample count outside 1..``budgets.SAMPLES``, a seed outside 0..2^63-1 and a
     temperature that is negative or not finite, before any model is loaded."""
     if not 1 <= n <= budgets.SAMPLES:
-        raise ShapeExplorerError(f"--n must be 1..{budgets.SAMPLES}, got {n:.3g}")
+        raise ShapeExplorerError(f"--n must be 1..{budgets.SAMPLES}, got {n}")
     if not 0 <= seed < 2**63:
-        raise ShapeExplorerError(f"--seed must be 0..2^63-1, got {seed:.3g}")
+        raise ShapeExplorerError(f"--seed must be 0..2^63-1, got {seed}")
     if not (math.isfinite(temperature) and temperature >= 0):
         raise ShapeExplorerError(f"--temperature must be a finite number >= 0, got "
                                  f"{temperature}")
