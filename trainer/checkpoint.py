@@ -31,6 +31,7 @@ import torch
 
 from trainer.config import TrainConfig
 from trainer.errors import CheckpointError, ShapeExplorerError
+from trainer.families import FAMILIES, family_of
 from trainer.model import VAE, CategoricalVAE
 from trainer.ppca import PPCA, PPCAReport
 from trainer.report import EpochReport
@@ -67,15 +68,9 @@ class Checkpoint:
     ppca: PPCAReport | None = None
 
     def build_model(self) -> Model:
-        """The checkpoint's model (VAE, CategoricalVAE or PPCA) holding its weights, in eval
-        mode."""
-        model: Model
-        if self.kind == "ppca":
-            model = PPCA.from_config(self.config)
-        elif self.config.is_categorical:
-            model = CategoricalVAE.from_config(self.config)
-        else:
-            model = VAE.from_config(self.config)
+        """The checkpoint's model (its latent family's: trainer.families) holding its weights,
+        in eval mode."""
+        model: Model = family_of(self.config, self.kind).build_model()
         try:
             model.load_state_dict(self.model_state)
         except RuntimeError as exc:
@@ -210,6 +205,10 @@ def _malformed_part(ckpt: Checkpoint) -> str | None:
         for f in dataclasses.fields(report):
             value = getattr(report, f.name)
             if value is None and "None" in str(f.type):  # a statistic this model has not
+                continue
+            if f.name == "family":
+                if value not in FAMILIES:
+                    return f"epoch report names an unknown latent family {value!r}"[:200]
                 continue
             many = str(f.type).startswith("tuple")  # e.g. the per-dimension statistics
             values = value if many and isinstance(value, tuple) else (value,)
