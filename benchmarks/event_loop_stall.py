@@ -84,7 +84,7 @@ def measure(checkpoint: Path, seconds: float, dataset_size: int) -> None:
     wait_until(lambda: window.training.progress.value() > 0, "training to start")
     window.tabs.setCurrentWidget(window.explore)
 
-    variances = session.dimension_variances()
+    variances = session.unit_measures()
     dim = int(np.nanargmax(variances)) if not np.isnan(variances).all() else 0
     slider = window.explore.sliders.sliders[dim]
     span = int(SLIDER_RANGE * STEPS_PER_UNIT * 0.8)

@@ -34,11 +34,13 @@ from explorer.fast_decode import CompiledDecoder  # noqa: E402
 from trainer import loop  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.data.procedural import make_procedural  # noqa: E402
+from trainer.grid_values import GridValues  # noqa: E402
 from trainer.model import VAE, Decoder  # noqa: E402
 from trainer.perf import tune_allocator  # noqa: E402
 
 PEAK_GFLOPS = 336.0
 """Two-thread fp32 matmul peak measured on this machine (docs: PLATFORM.md)."""
+PROBABILITIES = GridValues("sigmoid", 0.5, False, (0.0, 1.0))
 VARIANTS = ("default", "narrow", "transposed")
 TRAINED_VARIANTS = ("default", "transposed")   # narrow decodes no faster: not worth training
 LAST_CHANNELS = 8
@@ -99,7 +101,7 @@ def speed(resolution: int, repeats: int) -> None:
     for variant in VARIANTS:
         model = variant_class(variant)(resolution, 16, (16, 32, 64, 128)).eval()
         gflop = decoder_gflop(model)
-        decoder = CompiledDecoder(model, (1,), probabilities=True).start()
+        decoder = CompiledDecoder(model, (1,), PROBABILITIES).start()
         decoder.wait()
         if decoder.error:
             raise SystemExit(f"compiling failed: {decoder.error}")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from trainer.checkpoint import load_checkpoint  # noqa: E402
 from trainer.data.shapeset import ShapeSet  # noqa: E402
 from trainer.data.sources import load_shapes  # noqa: E402
+from trainer.families import family_of  # noqa: E402
 from trainer.model import VAE  # noqa: E402
 from trainer.objective import reconstruction_nll  # noqa: E402
 from trainer.perf import tune_allocator  # noqa: E402
@@ -62,7 +63,8 @@ def main() -> None:
 
     ckpt = load_checkpoint(args.checkpoint)
     config = ckpt.config
-    if ckpt.kind != "vae" or config.is_categorical or config.likelihood != "bernoulli":
+    if family_of(config, ckpt.kind).name not in ("gaussian", "pose") \
+            or config.likelihood != "bernoulli":
         sys.exit("error: needs a Gaussian-latent VAE with the Bernoulli likelihood")
     model = ckpt.build_model()
     model.requires_grad_(False)

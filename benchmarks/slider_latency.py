@@ -96,7 +96,7 @@ def report(label: str, ms: np.ndarray) -> None:
 def slider_codes(session: ExplorerSession, count: int) -> tuple[np.ndarray, int]:
     """Codes a user makes dragging the most active dimension of an encoded training-like shape
     (so that every code decodes to a real surface) within the slider's ±3, and that dimension."""
-    variances = session.dimension_variances()
+    variances = session.unit_measures()
     dim = int(np.nanargmax(variances)) if not np.isnan(variances).all() else 0
     grid = make_procedural(1, session.resolution, seed=1).float_grids()
     base = session.encode(grid)[0]

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer.grid_values import GridValues
 from trainer.model import VAE, depthwise_sum, is_one_channel_3x3x3
 from trainer.pose import POSE_DIMS, pose_from_code, to_grid_frame_by_gathers
 
@@ -79,15 +80,14 @@ class _DepthwiseSum(nn.Module):
 
 
 class _Decode(nn.Module):
-    """Latent codes (B, Q) -> grids (B, 1, D, D, D): probabilities, or raw decoded values."""
+    """Latent codes (B, Q) -> grids (B, 1, D, D, D), activated as `values` says."""
 
-    def __init__(self, model: VAE, probabilities: bool) -> None:
+    def __init__(self, model: VAE, values: GridValues) -> None:
         super().__init__()
-        self.model, self.probabilities = model, probabilities
+        self.model, self.values = model, values
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        out = self.model.decode(z)
-        return torch.sigmoid(out) if self.probabilities else out
+        return self.values.activate(self.model.decode(z))
 
 
 class _FastDecode(nn.Module):
@@ -101,7 +101,7 @@ class _FastDecode(nn.Module):
     gathers that inductor fuses (`to_grid_frame_by_gathers`, 6x faster than ``grid_sample``).
     """
 
-    def __init__(self, model: VAE, probabilities: bool) -> None:
+    def __init__(self, model: VAE, values: GridValues) -> None:
         super().__init__()
         layers = _fold_batch_norms(model.decoder.transposed_copy())
         first = layers[0]
@@ -114,14 +114,14 @@ class _FastDecode(nn.Module):
         if rest and is_one_channel_3x3x3(rest[-1]):
             rest[-1] = _DepthwiseSum(rest[-1])
         self.rest = nn.Sequential(*rest)
-        self.probabilities, self.pose = probabilities, model.pose
+        self.values, self.pose = values, model.pose
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         shape = z[:, POSE_DIMS:] if self.pose else z
         out = self.rest(self.start(shape).view(-1, *self.start_shape))
         if self.pose:
             out = to_grid_frame_by_gathers(out, *pose_from_code(z[:, :POSE_DIMS]))
-        return torch.sigmoid(out) if self.probabilities else out
+        return self.values.activate(out)
 
 
 @torch.no_grad()
@@ -173,11 +173,11 @@ class CompiledDecoder:
     process and never raised.
     """
 
-    def __init__(self, model: VAE, batch_sizes: Iterable[int], *, probabilities: bool) -> None:
+    def __init__(self, model: VAE, batch_sizes: Iterable[int], values: GridValues) -> None:
         self.batch_sizes = tuple(dict.fromkeys(int(b) for b in batch_sizes))
         self.error: str | None = None
         self._latent_dim = model.latent_dim
-        self._eager = _Decode(model, probabilities).eval()
+        self._eager = _Decode(model, values).eval()
         self._compiled: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._ready: frozenset[int] = frozenset()
         self._done = threading.Event()
@@ -224,7 +224,7 @@ class CompiledDecoder:
             reason = missing_toolchain()
             if reason is not None:
                 raise RuntimeError(reason)
-            fast = _FastDecode(self._eager.model, self._eager.probabilities).eval()
+            fast = _FastDecode(self._eager.model, self._eager.values).eval()
             compiled = torch.compile(fast, dynamic=False, fullgraph=True)
             # Later calls only run what was compiled below: an input its guards reject runs
             # eagerly instead of being recompiled (slowly, and without freezing).

@@ -68,7 +68,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     save_on_screen(view, OUT / "explore.png")
 
-    active = int(np.nanargmax(session.dimension_variances()))
+    active = int(np.nanargmax(session.unit_measures()))
     view.sliders._selection.button(active).click()
     view.box.setChecked(True)
     sequence.steps.setValue(7)

@@ -102,7 +102,7 @@ def test_model_family_defaults_are_off_and_round_trip():
                          straight_through=True, noise="gaussian", noise_level=0.2,
                          beta_schedule="cyclical", beta_cycles=3, free_bits=0.25,
                          grid="sdf", likelihood="gaussian", sdf_truncation=2.5)
-    assert family.code_dim == 128 and family.is_categorical is True
+    assert family.code_dim == 128 and not family.uses_pose
     assert TrainConfig.from_dict(json.loads(json.dumps(family.to_dict()))) == family
 
 

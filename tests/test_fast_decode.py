@@ -15,6 +15,7 @@ import torch
 from explorer import fast_decode
 from explorer.session import ExplorerSession
 from trainer.config import TrainConfig
+from trainer.grid_values import GridValues
 from trainer.model import VAE
 
 COMPILE_TIMEOUT_S = 240
@@ -103,7 +104,7 @@ def test_the_rewritten_decoder_computes_the_same_grids_eagerly(resolution):
                 module.running_mean.uniform_(-0.5, 0.5)
                 module.running_var.uniform_(0.5, 2.0)
     model.eval()
-    fast = fast_decode._FastDecode(model, probabilities=False).eval()
+    fast = fast_decode._FastDecode(model, GridValues("identity", 0.5, False, (0.0, 1.0))).eval()
     assert isinstance(fast.start, torch.nn.Linear) and fast.start.in_features == 5
     assert not any(isinstance(m, torch.nn.ConvTranspose3d) and m.in_channels == 16
                    for m in fast.rest)   # the 16 -> 8 stage went into the linear layer
@@ -131,7 +132,7 @@ def test_a_failing_compile_is_logged_once_and_decoding_stays_eager(monkeypatch, 
 def test_an_error_in_a_compiled_call_falls_back_to_eager(monkeypatch):
     session = _session()
     expected = session.decode(_codes(1)[0])
-    decoder = fast_decode.CompiledDecoder(session.model, (1,), probabilities=True)
+    decoder = fast_decode.CompiledDecoder(session.model, (1,), session.grid)
     decoder._ready, decoder._compiled = frozenset({1}), _crash   # as if compiled
     session.compiled = decoder
     np.testing.assert_array_equal(session.decode(_codes(1)[0]), expected)
@@ -158,7 +159,7 @@ def _crash(*args, **kwargs):
 
 def test_a_cancelled_compile_builds_no_further_sizes():
     session = _session()
-    decoder = fast_decode.CompiledDecoder(session.model, (1, 3), probabilities=True)
+    decoder = fast_decode.CompiledDecoder(session.model, (1, 3), session.grid)
     decoder.cancel()
     assert decoder.start().wait(COMPILE_TIMEOUT_S)
     assert not decoder.ready(1) and not decoder.ready(3) and decoder.error is None

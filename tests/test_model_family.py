@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from explorer.meshing import mesh_from_grid
-from explorer.session import ExplorerSession
+from explorer.session import ExplorerSession, one_hot_codes
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.sources import load_shapes
@@ -65,13 +65,14 @@ def test_categorical_checkpoint_and_session(categorical_run, tmp_path):
         torch.testing.assert_close(model.state_dict()[key], value)
 
     session = ExplorerSession.from_checkpoint(path)
-    assert (session.latent_kind, session.latent_dim, session.categorical_classes,
+    family = session.family
+    assert (family.name, session.latent_dim, family.classes,
             session.code_dim) == ("categorical", K, C, K * C)
     assert session.interpolation_methods == ("linear",)
     samples = session.prior_samples(5, seed=1)
     assert samples.shape == (5, K * C)
     np.testing.assert_array_equal(samples.reshape(5, K, C).sum(-1), 1)
-    np.testing.assert_array_equal(session.codes_for_classes(session.classes_of(samples)),
+    np.testing.assert_array_equal(one_hot_codes(family.classes_of(samples), C),
                                   samples)
     grids = session.decode(samples)
     assert grids.shape == (5, 16, 16, 16) and grids.min() >= 0 and grids.max() <= 1
@@ -84,11 +85,12 @@ def test_categorical_checkpoint_and_session(categorical_run, tmp_path):
     with pytest.raises(ValueError, match="linear"):
         session.interpolate(codes[0], codes[1], 5, "slerp")
     sweep = session.traverse(codes[0], 2, np.arange(C))
-    np.testing.assert_array_equal(session.classes_of(sweep)[:, 2], np.arange(C))
-    others = np.delete(session.classes_of(sweep), 2, axis=1)
-    np.testing.assert_array_equal(others, np.tile(np.delete(session.classes_of(codes[0]), 2),
+    np.testing.assert_array_equal(family.classes_of(sweep)[:, 2], np.arange(C))
+    others = np.delete(family.classes_of(sweep), 2, axis=1)
+    np.testing.assert_array_equal(others, np.tile(np.delete(family.classes_of(codes[0]), 2),
                                                   (C, 1)))
-    assert session.variable_information().shape == (K,)
+    assert session.unit_measures().shape == (K,)
+    assert np.isfinite(session.unit_measures()).all()
 
 
 def test_denoising_categorical_cyclical_run_resumes_exactly(categorical_config, tiny_split,

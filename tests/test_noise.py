@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainer import loop
+from trainer import families, loop
 from trainer.noise import corrupt, draw_noise
 
 P = 0.1
@@ -61,8 +61,8 @@ def test_trainer_corrupts_inputs_and_scores_clean_targets(noise, tiny_config, ti
             targets.append(target.detach().clone())
         return original(logits, target, *args, **kwargs)
 
-    original = loop.negative_elbo
-    monkeypatch.setattr(loop, "negative_elbo", record_target)
+    original = families.negative_elbo
+    monkeypatch.setattr(families, "negative_elbo", record_target)
     trainer.model.encoder.register_forward_pre_hook(record_input)
     trainer.run()
 

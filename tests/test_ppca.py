@@ -84,8 +84,8 @@ def test_ppca_file_round_trip_and_explore_session(fitted, tmp_path):
     assert isinstance(ckpt.build_model(), PPCA)
 
     session = ExplorerSession.from_checkpoint(path)
-    assert (session.latent_kind, session.code_dim, session.iso_level) == ("gaussian", 12, 0.5)
-    np.testing.assert_allclose(session.dimension_variances(), report.mu_var_per_dim)
+    assert (session.family.name, session.code_dim, session.iso_level) == ("ppca", 12, 0.5)
+    np.testing.assert_allclose(session.unit_measures(), report.mu_var_per_dim)
     samples = session.decode(session.prior_samples(3, seed=0))
     assert samples.shape == (3, 16, 16, 16) and samples.dtype == np.float32
     assert samples.min() >= 0 and samples.max() <= 1 and samples.max() > 0.5

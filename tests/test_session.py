@@ -98,15 +98,15 @@ def test_from_checkpoint_round_trip(trained: Trainer, tmp_path) -> None:
     assert loaded.class_names == trained.class_names
     assert (loaded.latent_dim, loaded.resolution) == (trained.config.latent_dim,
                                                       trained.config.resolution)
-    np.testing.assert_allclose(loaded.dimension_variances(),
+    np.testing.assert_allclose(loaded.unit_measures(),
                                trained.history[-1].mu_var_per_dim)
     z = prior_samples(2, loaded.latent_dim, seed=1)
     np.testing.assert_allclose(loaded.decode(z), direct.decode(z), atol=1e-6)
 
 
-def test_dimension_variances_unknown_without_history(tiny_config: TrainConfig) -> None:
+def test_unit_measures_unknown_without_history(tiny_config: TrainConfig) -> None:
     session = ExplorerSession(VAE.from_config(tiny_config), tiny_config)
-    variances = session.dimension_variances()
+    variances = session.unit_measures()
     assert variances.shape == (tiny_config.latent_dim,) and np.isnan(variances).all()
 
 

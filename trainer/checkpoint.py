@@ -35,6 +35,7 @@ import torch
 from trainer import budgets
 from trainer.config import TrainConfig
 from trainer.errors import CheckpointError, ShapeExplorerError
+from trainer.families import FAMILIES, family_of
 from trainer.model import VAE, CategoricalVAE
 from trainer.ppca import PPCA, PPCAReport
 from trainer.report import EpochReport
@@ -71,9 +72,9 @@ class Checkpoint:
     ppca: PPCAReport | None = None
 
     def build_model(self) -> Model:
-        """The checkpoint's model (VAE, CategoricalVAE or PPCA) holding its weights, in eval
-        mode."""
-        model = new_model(self.config, self.kind)
+        """The checkpoint's model (its latent family's: trainer.families) holding its weights,
+        in eval mode."""
+        model: Model = family_of(self.config, self.kind).build_model()
         try:
             model.load_state_dict(self.model_state)
         except RuntimeError as exc:
@@ -84,20 +85,11 @@ class Checkpoint:
         return model.eval()
 
 
-def new_model(config: TrainConfig, kind: str = "vae") -> Model:
-    """A fresh model of ``kind`` as ``config`` describes it (on torch's current device)."""
-    if kind == "ppca":
-        return PPCA.from_config(config)
-    if config.is_categorical:
-        return CategoricalVAE.from_config(config)
-    return VAE.from_config(config)
-
-
 def check_model_size(config: TrainConfig, kind: str = "vae") -> None:
     """Refuse a config whose model has more than ``budgets.MODEL_PARAMETERS`` parameters,
     counted on the meta device (nothing allocated)."""
     with torch.device("meta"):
-        count = sum(t.numel() for t in new_model(config, kind).state_dict().values())
+        count = sum(t.numel() for t in family_of(config, kind).build_model().state_dict().values())
     if count > budgets.MODEL_PARAMETERS:
         raise budgets.BudgetError(
             f"the configured model has {count / 1e6:,.0f} million parameters, over the "
@@ -275,7 +267,7 @@ def _weights_mismatch(ckpt: Checkpoint) -> str | None:
     """How the weights differ from those of the model the config names (built on the meta
     device, so a config naming a huge model costs nothing), or None."""
     with torch.device("meta"):
-        expected = new_model(ckpt.config, ckpt.kind).state_dict()
+        expected = family_of(ckpt.config, ckpt.kind).build_model().state_dict()
     missing = sorted(set(expected) - set(ckpt.model_state))
     unexpected = sorted(set(ckpt.model_state) - set(expected))
     if missing or unexpected:
@@ -306,6 +298,10 @@ def _malformed_part(ckpt: Checkpoint) -> str | None:
         for f in dataclasses.fields(report):
             value = getattr(report, f.name)
             if value is None and "None" in str(f.type):  # a statistic this model has not
+                continue
+            if f.name == "family":
+                if value not in FAMILIES:
+                    return f"epoch report names an unknown latent family {value!r}"[:200]
                 continue
             many = str(f.type).startswith("tuple")  # e.g. the per-dimension statistics
             values = value if many and isinstance(value, tuple) else (value,)

@@ -41,6 +41,7 @@ from trainer.distributed import (
 )
 from trainer.error_line import printable
 from trainer.errors import ConfigError
+from trainer.families import family_of
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
@@ -348,10 +349,7 @@ def format_ppca(r: PPCAReport) -> str:
 
 def _describe_model(config: TrainConfig) -> str:
     """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)', 'discrete VAE (16 x 8)'."""
-    size = (f"{config.latent_dim} x {config.categorical_classes}" if config.is_categorical
-            else f"Q={config.latent_dim}")
-    name = "discrete VAE" if config.is_categorical else "VAE"
-    return f"{'denoising ' if config.noise != 'none' else ''}{name} ({size})"
+    return family_of(config).short_name()
 
 
 def _describe_data(config: TrainConfig) -> str:

@@ -148,8 +148,8 @@ class TrainConfig:
                  f"temperature_decay must be in [0, 1], got {self.temperature_decay}")
         _require(self.pose in POSES, f"pose must be one of {POSES}, got {self.pose!r}")
         if self.pose == "moments":
-            _require(not self.is_categorical, "pose 'moments' needs Gaussian latents; use pose "
-                     "'none' with categorical latents")
+            _require(self.latent != "categorical", "pose 'moments' needs Gaussian latents; "
+                     "use pose 'none' with categorical latents")
             _require(self.latent_dim >= 10, f"pose 'moments' keeps the pose in 9 latent "
                      f"dimensions, so latent_dim must be at least 10 (got {self.latent_dim}); "
                      "use pose 'none' for fewer")
@@ -167,19 +167,15 @@ class TrainConfig:
         return self.data == BUILTIN_DATA
 
     @property
-    def is_categorical(self) -> bool:
-        return self.latent == "categorical"
-
-    @property
     def code_dim(self) -> int:
         """Width of a latent code the decoder takes: Q, or K x C one-hot entries."""
-        return self.latent_dim * (self.categorical_classes if self.is_categorical else 1)
+        return self.latent_dim * (self.categorical_classes if self.latent == "categorical" else 1)
 
     @property
     def uses_pose(self) -> bool:
         """Whether the model keeps each shape's pose in its first 9 latent dimensions."""
         if self.pose == "auto":
-            return not self.is_categorical and self.latent_dim >= 10
+            return self.latent != "categorical" and self.latent_dim >= 10
         return self.pose == "moments"
 
     def to_dict(self) -> dict[str, Any]:

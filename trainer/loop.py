@@ -17,16 +17,16 @@ from trainer.checkpoint import Checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import amp_dtype, resolve_device
-from trainer.discrete import categorical_kl, gumbel_noise, gumbel_softmax, mode_code
 from trainer.distributed import SINGLE_PROCESS, Ranks
 from trainer.errors import ConfigError, TrainingError
-from trainer.model import VAE, CategoricalVAE, reparameterise
+from trainer.families import family_of
+from trainer.grid_values import grid_values
 from trainer.noise import corrupt, draw_noise
-from trainer.objective import LossTerms, elbo_terms, negative_elbo
+from trainer.objective import LossTerms
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress, EpochReport
-from trainer.schedules import beta_at, temperature_at
-from trainer.stats import categorical_statistics, latent_statistics, reconstruction_scores
+from trainer.schedules import beta_at
+from trainer.stats import reconstruction_scores
 
 VALIDATION_BATCH = 32
 WARMUP_FRACTION = 0.03
@@ -39,9 +39,10 @@ ProgressCallback = Callable[[BatchProgress], None]
 class Trainer:
     """Trains a VAE on a training set, validating on a held-out set after every epoch.
 
-    The config picks the model family: Gaussian or categorical (Gumbel-softmax) latents, input
-    corruption for a denoising VAE (training inputs only; targets and validation stay clean),
-    the beta schedule and free bits (see trainer.schedules and trainer.objective).
+    The config picks the latent family (trainer.families: the model, its noise, loss terms and
+    latent statistics), input corruption for a denoising VAE (training inputs only; targets and
+    validation stay clean), the beta schedule and free bits (see trainer.schedules and
+    trainer.objective).
 
     Callbacks run on the thread that calls `run()`. `pause()`, `resume()` and `stop()` may be
     called from any thread; they take effect between batches (stop also between validation
@@ -76,8 +77,9 @@ class Trainer:
         self.on_report, self.on_progress = on_report, on_progress
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         torch.manual_seed(config.seed)
-        model_class = CategoricalVAE if config.is_categorical else VAE
-        self.model = model_class.from_config(config).to(self.device, memory_format=MEMORY_FORMAT)
+        self.family = family_of(config)
+        self.grid_values = grid_values(config)
+        self.model = self.family.build_model().to(self.device, memory_format=MEMORY_FORMAT)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
         self.noise = torch.Generator().manual_seed(config.seed + 1)
@@ -174,7 +176,7 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             beta = beta_at(cfg, epoch - 1 + (i + 1) / len(batches))
-            temperature = temperature_at(cfg, step) if cfg.is_categorical else None
+            temperature = self.family.temperature(step)
             share = self.ranks.shard(len(batch))
             y = self._to_device(self._train[batch[share]])
             eps = self._noise(self.noise, cfg.samples, len(batch))[:, share]
@@ -214,17 +216,8 @@ class Trainer:
     def _training_terms(self, x: torch.Tensor, y: torch.Tensor, eps: torch.Tensor, beta: float,
                         temperature: float | None) -> LossTerms:
         """One batch's loss: encode the (possibly corrupted) inputs `x`, score against `y`."""
-        cfg = self.config
-        if cfg.is_categorical:
-            with self._autocast():
-                logits, q_logits = self.net(x, cfg.samples, eps=eps, temperature=temperature,
-                                            hard=cfg.straight_through)
-            return elbo_terms(logits.float(), y, categorical_kl(q_logits.float()),
-                              cfg.likelihood, beta, cfg.free_bits)
-        with self._autocast():
-            logits, mu, logvar = self.net(x, cfg.samples, eps=eps)
-        return negative_elbo(logits.float(), y, mu.float(), logvar.float(), cfg.likelihood, beta,
-                             cfg.free_bits)
+        return self.family.training_terms(self.net, x, y, eps, beta, temperature,
+                                          self._autocast())
 
     def _wait_while_paused(self, clock: _PausableClock) -> bool:
         if not self._running.is_set():
@@ -241,13 +234,9 @@ class Trainer:
         return grids.float().contiguous(memory_format=MEMORY_FORMAT)
 
     def _noise(self, generator: torch.Generator, samples: int, n: int) -> torch.Tensor:
-        """Standard normal noise (samples, n, Q), or Gumbel noise (samples, n, K*C) for
-        categorical latents, drawn on the CPU: the same on every device."""
-        if self.config.is_categorical:
-            eps = gumbel_noise((samples, n, self.config.code_dim), generator)
-        else:
-            eps = torch.randn((samples, n, self.config.latent_dim), generator=generator)
-        return eps.to(self.device)
+        """The family's training noise (samples, n, width), drawn on the CPU: the same on every
+        device."""
+        return self.family.noise(generator, samples, n).to(self.device)
 
     def _corrupt(self, y: torch.Tensor, batch: int, share: slice) -> torch.Tensor:
         """The denoising VAE's encoder input: `y` corrupted by the configured noise model (drawn
@@ -299,9 +288,8 @@ class Trainer:
             loss += float(terms.loss) * n
             recon += terms.recon * n
             kl += terms.kl * n
-            if cfg.likelihood == "bernoulli":
-                mean_out = torch.sigmoid(mean_out)
-            iou, ham = reconstruction_scores(mean_out, y, signed=cfg.grid == "sdf")
+            iou, ham = reconstruction_scores(self.grid_values.activate(mean_out), y,
+                                             signed=self.grid_values.signed_distance)
             posteriors.append(posterior)
             ious.append(iou)
             hams.append(ham)
@@ -317,41 +305,13 @@ class Trainer:
     def _validation_step(self, y: torch.Tensor, eps: torch.Tensor, beta: float,
                          temperature: float | None) -> tuple[LossTerms, torch.Tensor, tuple]:
         """Loss terms, the decoded posterior mean (or mode) and the posterior of clean `y`."""
-        cfg = self.config
-        with self._autocast():
-            if cfg.is_categorical:
-                q_logits = self.model.encode(y)
-                relaxed = gumbel_softmax(q_logits.repeat(cfg.samples, 1, 1),
-                                         eps.view(-1, cfg.latent_dim, cfg.categorical_classes),
-                                         temperature, cfg.straight_through)
-                logits = self.model.decode(relaxed.flatten(1))
-                mean_out = self.model.decode(mode_code(q_logits)).float()
-            else:
-                mu, logvar = self.model.encode(y)
-                logits = self.model.decode(reparameterise(mu, logvar, cfg.samples, eps=eps))
-                mean_out = self.model.decode(mu).float()
-        if cfg.is_categorical:
-            q_logits = q_logits.float()
-            terms = elbo_terms(logits.float(), y, categorical_kl(q_logits), cfg.likelihood,
-                               beta, cfg.free_bits)
-            return terms, mean_out, (q_logits,)
-        mu, logvar = mu.float(), logvar.float()
-        terms = negative_elbo(logits.float(), y, mu, logvar, cfg.likelihood, beta, cfg.free_bits)
-        return terms, mean_out, (mu, logvar)
+        return self.family.validation_terms(self.model, y, eps, beta, temperature,
+                                            self._autocast())
 
     def _latent_report(self, posteriors: list[tuple[torch.Tensor, ...]]) -> dict[str, Any]:
         """The EpochReport fields of the latent statistics over the validation set."""
-        parts = [torch.cat(p) for p in zip(*posteriors, strict=True)]
-        if self.config.is_categorical:
-            c = categorical_statistics(parts[0])
-            return dict(mu_mean=None, mu_var=None, logvar_mean=None,
-                        mu_mean_per_dim=(), mu_var_per_dim=(), active_units=c.active_units,
-                        entropy_mean=c.entropy_mean, perplexity_per_var=c.perplexity_per_var,
-                        mutual_info_per_var=c.mutual_info_per_var)
-        g = latent_statistics(*parts)
-        return dict(mu_mean=g.mu_mean, mu_var=g.mu_var, logvar_mean=g.logvar_mean,
-                    mu_mean_per_dim=g.mu_mean_per_dim, mu_var_per_dim=g.mu_var_per_dim,
-                    active_units=g.active_units)
+        parts = tuple(torch.cat(p) for p in zip(*posteriors, strict=True))
+        return {**self.family.report_statistics(parts), "family": self.family.name}
 
     # --- state ---------------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:

@@ -12,11 +12,12 @@ class EpochReport:
     """Everything measured in one epoch; floats and tuples only, safe to send across threads.
 
     `beta` and `temperature` are the KL weight and Gumbel-softmax temperature of the epoch's
-    last step (the values validation used). A statistic that does not apply is None (or an
-    empty tuple): the Gaussian ones (mu_*, logvar_mean) for categorical latents, which fill the
-    categorical ones instead (see trainer.stats.CategoricalStats), and `temperature` for
-    Gaussian latents. `latent_dim` is Q, or the number K of categorical variables;
-    `active_units` counts either kind.
+    last step (the values validation used). `family` names the latent family
+    (trainer.families), which says which statistics the report holds: the Gaussian ones
+    (mu_*, logvar_mean) or the categorical ones (entropy_mean, perplexity_per_var,
+    mutual_info_per_var, see trainer.stats.CategoricalStats); the others are None (or empty
+    tuples), as is `temperature` for Gaussian latents. `latent_dim` is Q, or the number K of
+    categorical variables; `active_units` counts either kind.
     """
 
     epoch: int
@@ -43,6 +44,7 @@ class EpochReport:
     entropy_mean: float | None = None
     perplexity_per_var: tuple[float, ...] = ()
     mutual_info_per_var: tuple[float, ...] = ()
+    family: str = "gaussian"
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v
@@ -56,8 +58,11 @@ class EpochReport:
         missing = required - set(values)
         if missing:
             raise ValueError(f"report lacks {sorted(missing)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v
-                      for k, v in values.items() if k in names})
+        kept = {k: tuple(v) if isinstance(v, list) else v
+                for k, v in values.items() if k in names}
+        if "family" not in kept and kept.get("mutual_info_per_var"):
+            kept["family"] = "categorical"     # reports written before the family was named
+        return cls(**kept)
 
 
 @dataclass(frozen=True)

@@ -63,12 +63,13 @@ class GalleryPanel(QGroupBox):
         """Ask for samples at the current seed and temperature."""
         self.samplesRequested.emit(self.seed.value(), self.temperature.value())
 
-    def set_categorical(self, categorical: bool) -> None:
-        """Categorical priors draw uniform classes: the temperature does not apply."""
-        self.temperature.setEnabled(not categorical)
-        self.temperature.setToolTip(
+    def set_tempered(self, tempered: bool) -> None:
+        """Whether the model's prior takes a temperature (categorical priors draw uniform
+        classes: it does not apply)."""
+        self.temperature.setEnabled(tempered)
+        self.temperature.setToolTip(_TEMPERATURE_TIP if tempered else
             "Categorical samples draw a uniformly random class per variable; the temperature "
-            "does not apply" if categorical else _TEMPERATURE_TIP)
+            "does not apply")
 
     def show_samples(self, thumbnails: list[np.ndarray | None]) -> None:
         self.tiles.set_tiles(thumbnails, [f"#{i + 1}" for i in range(len(thumbnails))])

@@ -30,6 +30,7 @@ from explorer.session import INTERPOLATIONS, ExplorerSession
 from explorer.ui.explore_gallery import GALLERY_SIZE
 from explorer.ui.explore_tiles import TileList, pixmap_from_rgba
 from explorer.ui.mesh_view import BACKGROUND
+from trainer.families import LatentFamily
 
 CURRENT, GALLERY, DATASET = "Current shape", "Gallery sample", "Data set shape"
 FRAME_MS = 150
@@ -214,16 +215,19 @@ class SequencePanel(QGroupBox):
         self._timer.timeout.connect(self._advance)
         self.set_frames([], "")
 
-    def set_methods(self, methods: tuple[str, ...], categorical: bool) -> None:
-        """Offer only the model's interpolation methods (categorical codes: linear, through the
-        relaxed simplex); a categorical traversal steps through the classes, not a range."""
+    def set_family(self, family: LatentFamily) -> None:
+        """Offer only the family's interpolation methods (categorical codes: linear, through
+        the relaxed simplex); a traversal of class pickers steps through the classes, not a
+        range."""
+        methods = family.interpolations
         current = self.method.currentText()
         self.method.clear()
         self.method.addItems(list(methods))
         self.method.setCurrentText(current if current in methods else methods[-1])
-        self.extent.setEnabled(not categorical)
+        by_class = family.editor == "class"
+        self.extent.setEnabled(not by_class)
         self.traverse_button.setToolTip("Decode every class of the selected variable in turn"
-                                        if categorical else
+                                        if by_class else
                                         "Sweep the selected dimension over the range")
 
     @property

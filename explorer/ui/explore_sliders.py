@@ -1,7 +1,8 @@
-"""One slider per latent dimension, labelled with its validation Var(mu); inactive ones greyed.
+"""One editor per latent unit, labelled with the latent family's measure; inactive ones greyed.
 
-Categorical models get one class picker per categorical variable instead, labelled with the
-variable's validation mutual information I(y; z_k).
+The family (trainer.families) decides the editor: a slider per Gaussian dimension labelled with
+its validation Var(mu_d), or a class picker per categorical variable labelled with its
+validation mutual information I(y; z_k).
 """
 
 from __future__ import annotations
@@ -23,20 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.session import one_hot_codes
-from trainer.stats import ACTIVE_VARIABLE_NATS
+from trainer.families import LatentFamily
 
 SLIDER_RANGE = 3.0
 STEPS_PER_UNIT = 100
-INACTIVE_VARIANCE = 0.01
-"""Dimensions whose validation Var(mu_d) is below this carry (almost) no information."""
 
 _INACTIVE_STYLE = "color: #8a8f98;"
 _RESET_TEXT = {False: "Reset to zero", True: "Reset to class 0"}
-POSE_NAMES = ("axis 1 x", "axis 1 y", "axis 1 z", "axis 2 x", "axis 2 y", "axis 2 z",
-              "shift x", "shift y", "shift z")
-"""Names of a pose-aware model's leading dimensions (trainer.pose): two axes that Gram-Schmidt
-turns into the shape's rotation, and its centre."""
 
 
 class LatentSliders(QGroupBox):
@@ -45,8 +39,8 @@ class LatentSliders(QGroupBox):
     ``codeChanged(code)`` fires on every slider move (so a drag streams codes). ``set_code``
     changes the code silently; with ``origin=True`` it also becomes the code that "Reset to
     encoded shape" returns to. The radio button of a row selects the dimension to traverse.
-    With ``classes`` > 0 (a categorical model) the code is K one-hot blocks of ``classes``
-    numbers and each row is a class picker (``pickers``) instead of a slider.
+    A family whose editor is 'class' (categorical codes: K one-hot blocks of C numbers) gets
+    a class picker per row (``pickers``) instead of a slider.
     """
 
     codeChanged = Signal(object)
@@ -57,7 +51,8 @@ class LatentSliders(QGroupBox):
         self._origin = np.zeros(0)
         self.sliders: list[QSlider] = []
         self.pickers: list[QSpinBox] = []
-        self._classes, self._pose_dims = 0, 0
+        self._family: LatentFamily | None = None
+        self._classes = 0
         self._values: list[QLabel] = []
         self._variances: list[QLabel] = []
         self._selection = QButtonGroup(self)
@@ -82,7 +77,7 @@ class LatentSliders(QGroupBox):
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
 
-        self.reset_zero.clicked.connect(lambda: self._reset(self._zero_code()))
+        self.reset_zero.clicked.connect(self._reset_to_zero)
         self.reset_origin.clicked.connect(lambda: self._reset(self._origin))
 
     @property
@@ -101,45 +96,47 @@ class LatentSliders(QGroupBox):
     def selected_dim(self) -> int:
         return max(self._selection.checkedId(), 0)
 
-    def set_dimensions(self, measures: np.ndarray, classes: int = 0,
-                       pose_dims: int = 0) -> None:
-        """One row per dimension labelled with Var(mu_d), or with ``classes`` > 0 one class
-        picker per categorical variable labelled with I(y; z_k) in nats (NaN: unknown); the
-        first ``pose_dims`` rows are named after the pose they hold. Keeps the code when the
-        layout is unchanged, else starts at zero (class 0)."""
+    def set_family(self, family: LatentFamily, measures: np.ndarray) -> None:
+        """One row per unit of the family's codes, labelled with its measure (Var(mu_d), or
+        I(y; z_k) in nats; NaN: unknown) and named as the family names it (pose dimensions).
+        Keeps the code when the layout is unchanged, else starts at the family's zero code."""
         measures = np.asarray(measures, dtype=np.float64)
-        if (len(measures) != self.latent_dim or classes != self._classes
-                or pose_dims != self._pose_dims):
-            self._classes, self._pose_dims = classes, pose_dims
-            self._build_rows(len(measures))
-            self._code = self._zero_code()
+        old = self._family
+        self._family = family
+        classes = family.config.categorical_classes if family.editor == "class" else 0
+        if (old is None or len(measures) != self.latent_dim or classes != self._classes
+                or family.unit_names() != old.unit_names()):
+            self._classes = classes
+            self._build_rows(family.unit_names())
+            self._code = family.zero_code()
             self._origin = self._code.copy()
         inactive = sum(self._label_row(dim, value) for dim, value in enumerate(measures))
         self.reset_zero.setText(_RESET_TEXT[bool(classes)])
+        threshold = family.measure.threshold
         if classes:
             self.legend.setText(
                 f"{len(measures)} categorical variables of {classes} classes, {inactive} "
-                f"inactive (I < {ACTIVE_VARIABLE_NATS} nats, greyed). Select a row to "
-                "traverse its classes.")
+                f"inactive (I < {threshold} nats, greyed). Select a row to traverse its classes.")
         else:
-            pose = (" z0-z5 turn the shape, z6-z8 move it (its pose)." if pose_dims else "")
+            pose = (" z0-z5 turn the shape, z6-z8 move it (its pose)." if family.pose_dims
+                    else "")
             self.legend.setText(f"{len(measures)} dimensions, {inactive} inactive (Var(mu) < "
-                                f"{INACTIVE_VARIANCE}, greyed).{pose} Select a row to "
-                                "traverse.")
+                                f"{threshold}, greyed).{pose} Select a row to traverse.")
         self._show_code()
 
     def _label_row(self, dim: int, value: float) -> bool:
         """Label and grey row ``dim`` by its Var(mu) or information; True when inactive."""
+        assert self._family is not None
+        threshold = self._family.measure.threshold
+        is_inactive = bool(value < threshold)
         if self._classes:
-            is_inactive = bool(value < ACTIVE_VARIABLE_NATS)
             text = "I ?" if np.isnan(value) else f"I {value:.2f} nats"
             tip = (f"Validation mutual information I(y; z_{dim}): {text[2:]}. Variables below "
-                   f"{ACTIVE_VARIABLE_NATS} nats are inactive: the decoder (almost) ignores them.")
+                   f"{threshold} nats are inactive: the decoder (almost) ignores them.")
         else:
-            is_inactive = bool(value < INACTIVE_VARIANCE)
             text = "Var ?" if np.isnan(value) else f"Var {value:.3f}"
             tip = (f"Validation Var(mu_{dim}): {text[4:]}. Dimensions below "
-                   f"{INACTIVE_VARIANCE} are inactive: the decoder (almost) ignores them.")
+                   f"{threshold} are inactive: the decoder (almost) ignores them.")
         self._variances[dim].setText(text + (" inactive" if is_inactive else ""))
         editor = (self.pickers if self._classes else self.sliders)[dim]
         for widget in (self._selection.button(dim), editor, self._values[dim],
@@ -155,15 +152,14 @@ class LatentSliders(QGroupBox):
             self._origin = self._code.copy()
         self._show_code()
 
-    def _build_rows(self, dims: int) -> None:
+    def _build_rows(self, names: tuple[str, ...]) -> None:
         for widget in self._rows.findChildren(QWidget):
             widget.deleteLater()
         for button in self._selection.buttons():
             self._selection.removeButton(button)
         self.sliders, self.pickers, self._values, self._variances = [], [], [], []
-        for dim in range(dims):
-            name = f" {POSE_NAMES[dim]}" if dim < self._pose_dims else ""
-            radio = QRadioButton(f"z{dim}{name}")
+        for dim, name in enumerate(names):
+            radio = QRadioButton(f"z{dim} {name}".rstrip())
             editor = self._new_picker(dim) if self._classes else self._new_slider(dim)
             value = QLabel(alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("-0.00 "))
@@ -173,7 +169,7 @@ class LatentSliders(QGroupBox):
                 self._grid.addWidget(widget, dim, column)
             self._values.append(value)
             self._variances.append(variance)
-        if dims:
+        if names:
             self._selection.button(0).setChecked(True)
 
     def _new_slider(self, dim: int) -> QSlider:
@@ -191,11 +187,10 @@ class LatentSliders(QGroupBox):
         self.pickers.append(picker)
         return picker
 
-    def _zero_code(self) -> np.ndarray:
+    def _reset_to_zero(self) -> None:
         """All zeros, or every categorical variable at class 0."""
-        if not self._classes:
-            return np.zeros(self.latent_dim)
-        return one_hot_codes(np.zeros(self.latent_dim, dtype=np.int64), self._classes)
+        if self._family is not None:
+            self._reset(self._family.zero_code())
 
     def _show_code(self) -> None:
         if self._classes:

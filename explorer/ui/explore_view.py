@@ -168,7 +168,7 @@ class ExploreView(QWidget):
         self._cache = GridCache()
         same_size = (session is not None and self._session is not None
                      and session.code_dim == self._session.code_dim
-                     and session.latent_kind == self._session.latent_kind)
+                     and session.family.editor == self._session.family.editor)
         self._session = session
         if session is None:
             self._current, self._gallery, self._frames = None, [], []
@@ -182,14 +182,9 @@ class ExploreView(QWidget):
             self.sequence.set_frames([], "")
         self._set_value_range(session)
         self.model_info.setText(model_summary(session))
-        if session.is_categorical:
-            self.sliders.set_dimensions(session.variable_information(),
-                                        session.categorical_classes)
-        else:
-            self.sliders.set_dimensions(session.dimension_variances(),
-                                        pose_dims=session.pose_dims)
-        self.gallery.set_categorical(session.is_categorical)
-        self.sequence.set_methods(session.interpolation_methods, session.is_categorical)
+        self.sliders.set_family(session.family, session.unit_measures())
+        self.gallery.set_tempered(session.family.tempered_prior)
+        self.sequence.set_family(session.family)
         for picker in (self.sequence.start, self.sequence.end):
             picker.set_data(session)
         self._request_shape(self.sliders.code())
@@ -321,10 +316,7 @@ class ExploreView(QWidget):
         if self._session is None:
             return
         dim, extent = self.sliders.selected_dim(), self.sequence.extent.value()
-        if self._session.is_categorical:    # every class of the selected variable in turn
-            values = np.arange(self._session.categorical_classes)
-        else:
-            values = np.linspace(-extent, extent, self.sequence.steps.value())
+        values = self._session.family.traversal_values(extent, self.sequence.steps.value())
         codes = self._session.traverse(self.sliders.code(), dim, values)
         self._run_sequence(f"z{dim} traversal", lambda session, threshold: decode_batch(
             session, codes, threshold, common_frame=True))
@@ -447,17 +439,11 @@ class ExploreView(QWidget):
 
 def model_summary(session: ExplorerSession) -> str:
     """One line on what kind of model is explored; PPCA adds its validation scores."""
-    grid = "SDF" if session.signed_distance else "occupancy"
-    if session.kind == "ppca":
-        text = f"PPCA baseline, {session.latent_dim} dims, {grid}"
-        if session.ppca is not None:
-            text += (f" · val IoU {session.ppca.val_iou:.3f}, "
-                     f"Hamming {session.ppca.val_hamming:.4f}")
-        return text
-    if session.is_categorical:
-        return (f"VAE, {session.latent_dim} categorical variables x "
-                f"{session.categorical_classes} classes, {grid}")
-    return f"VAE, {session.latent_dim} Gaussian dims, {grid}"
+    text = f"{session.family.describe()}, {'SDF' if session.signed_distance else 'occupancy'}"
+    if session.ppca is not None:
+        text += (f" · val IoU {session.ppca.val_iou:.3f}, "
+                 f"Hamming {session.ppca.val_hamming:.4f}")
+    return text
 
 
 def _save_image(image: QImage, path: Path) -> list[Path]:

@@ -1,8 +1,9 @@
 """Live training plots: losses, IoU and latent statistics per epoch, drawn from the run's history.
 
-Categorical models show their own statistics in the latent plots (mean entropy, perplexity and
-mutual information per variable instead of mean(μ), Var(μ), log σ² and Var(μ_d)); the KL weight β
-and the Gumbel-softmax temperature τ per epoch share a schedule plot.
+The four latent plots and the bar strip show the statistics the run's latent family names
+(trainer.families: mean(μ), Var(μ), log σ² and Var(μ_d) for Gaussian codes; entropy, perplexity
+and mutual information for categorical ones); the KL weight β and the Gumbel-softmax temperature
+τ per epoch share a schedule plot.
 
 The curves are set from the history (the Trainer's list of EpochReports) on every report; the
 only data kept here besides the curves is the per-batch loss the worker sends (about once a
@@ -19,8 +20,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from trainer.families import LatentFamily, Statistic, family_named
 from trainer.report import BatchProgress, EpochReport
-from trainer.stats import ACTIVE_UNIT_THRESHOLD, ACTIVE_VARIABLE_NATS
 
 COLUMNS = 4
 TEXT, TARGET, BATCH = "#202020", "#555555", "#9ecae1"
@@ -41,7 +42,6 @@ class _Plot:
     y_label: str
     series: tuple[_Series, ...]
     log_y: bool = False
-    target: float | None = None
     y_range: tuple[float, float] | None = None
     legend: bool = True
 
@@ -58,39 +58,29 @@ _PLOTS = (
            _Series("val_kl", "validation", "#ff7f0e", True))),
     _Plot("Validation IoU", "IoU", (_Series("val_iou", "IoU (decoded μ)", "#9467bd"),),
           y_range=(0.0, 1.0)),
-    _Plot("mean(μ) (target 0)", "mean(μ)", (_Series("mu_mean", "mean(μ)", "#1f77b4"),),
-          target=0.0),
-    _Plot("Var(μ) (target 1)", "Var(μ)", (_Series("mu_var", "Var(μ)", "#1f77b4"),), target=1.0),
-    _Plot("mean(log σ²)", "mean(log σ²)", (_Series("logvar_mean", "mean(log σ²)", "#1f77b4"),)),
-    _Plot(f"Active units (Var(μ_d) > {ACTIVE_UNIT_THRESHOLD:g})", "units",
-          (_Series("active_units", "active", "#2ca02c"),)),
     _Plot("β (solid), τ (dashed) schedules", "value",
           (_Series("beta", "β", "#8c564b"), _Series("temperature", "τ", "#e377c2", True)),
           legend=False),
 )
 
-_CATEGORICAL_TITLES = {
-    "mu_mean": ("Mean entropy of q(z_k|y)", "nats"),
-    "mu_var": ("Mean perplexity (classes in use)", "classes"),
-    "logvar_mean": ("Mean information I(y; z_k)", "nats"),
-    "active_units": (f"Active variables (I > {ACTIVE_VARIABLE_NATS:g} nats)", "variables"),
-}
-"""For categorical models: the Gaussian latent plot -> what it shows instead."""
+@dataclass(frozen=True)
+class _LatentSlot:
+    """A plot that shows one statistic of the latent family: its curve and target line."""
+
+    widget: pg.PlotWidget
+    curve: pg.PlotDataItem
+    target: pg.InfiniteLine
 
 
-def _values(history: Sequence[EpochReport], field: str, categorical: bool) -> np.ndarray:
+LATENT_PLOTS = 4
+"""Plots of the latent family's statistics, after the first four plots."""
+LATENT_COLOR = "#1f77b4"
+
+
+def _values(history: Sequence[EpochReport], field: str) -> np.ndarray:
     """One value of a plot's series per report (NaN where the report has none)."""
-    if categorical and field == "mu_mean":
-        return np.array([r.entropy_mean for r in history], dtype=float)
-    if categorical and field in ("mu_var", "logvar_mean"):
-        per_var = "perplexity_per_var" if field == "mu_var" else "mutual_info_per_var"
-        return np.array([np.mean(getattr(r, per_var)) if getattr(r, per_var) else np.nan
-                         for r in history], dtype=float)
-    return np.array([getattr(r, field) for r in history], dtype=float)
-
-
-def _is_categorical(history: Sequence[EpochReport]) -> bool:
-    return bool(history) and bool(history[-1].mutual_info_per_var)
+    return np.array([np.nan if getattr(r, field) is None else getattr(r, field)
+                     for r in history], dtype=float)
 
 
 def _dashed(color: str, width: float = 1.5) -> pg.QtGui.QPen:
@@ -129,26 +119,26 @@ def _target_line(value: float, label: str) -> pg.InfiniteLine:
 
 
 class TrainingPlots(QWidget):
-    """A grid of pyqtgraph plots over epochs, a per-dimension Var(μ_d) bar strip and a hover
-    readout. `curves` maps EpochReport fields to their PlotDataItems."""
+    """A grid of pyqtgraph plots over epochs, a bar strip of the latent family's measure per
+    dimension (or variable) and a hover readout. `curves` and `plots` map the EpochReport fields
+    shown to their PlotDataItems and plots."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.plots: dict[str, pg.PlotWidget] = {}   # the first series' field -> its plot
-        self._targets: dict[str, pg.InfiniteLine] = {}
-        self._categorical = False
         self._plot_of: dict[pg.PlotWidget, tuple[pg.PlotDataItem, ...]] = {}
         grid = QGridLayout()
         grid.setSpacing(6)
-        widgets = [self._add_plot(spec) for spec in _PLOTS]
-        *widgets, schedule = widgets        # the schedule plot sits beside the bar strip
+        *widgets, schedule = [self._add_plot(spec) for spec in _PLOTS]
+        self._latent_slots = [self._add_latent_plot() for _ in range(LATENT_PLOTS)]
+        widgets += [slot.widget for slot in self._latent_slots]  # the schedule sits by the bars
         for i, widget in enumerate(widgets):
             grid.addWidget(widget, i // COLUMNS, i % COLUMNS)
         loss = widgets[0].getPlotItem()
         self.batch_curve = loss.plot(pen=pg.mkPen(BATCH, width=1), name="train (batches)")
         self.batch_curve.setZValue(-1)
-        self.active_plot = self.plots["active_units"].getPlotItem()
+        self.active_plot = self._latent_slots[-1].widget.getPlotItem()
         self.latent_line = _target_line(0.0, "Q")
         self.active_plot.addItem(self.latent_line)
         self.bar_plot = _new_plot("", "latent dimension d", "Var(μ_d)")
@@ -156,7 +146,9 @@ class TrainingPlots(QWidget):
         self.bar_plot.addItem(self.bars)
         self.bar_target = _target_line(1.0, "target 1")
         self.bar_plot.addItem(self.bar_target)
-        self._set_mode(False)
+        self._latent_fields: dict[str, Statistic] = {}
+        self.family: type[LatentFamily] = family_named("")
+        self._show_family(self.family)
         self.bar_plot.scene().sigMouseMoved.connect(self._on_hover_bars)
         rows = -(-len(widgets) // COLUMNS)
         grid.addWidget(self.bar_plot, rows, 0, 1, COLUMNS - 1)
@@ -188,10 +180,6 @@ class TrainingPlots(QWidget):
                               symbolBrush=s.color, symbolPen=None)
             self.curves[s.field] = curve
             curves.append(curve)
-        if spec.target is not None:
-            self._targets[spec.series[0].field] = _target_line(spec.target,
-                                                               f"target {spec.target:g}")
-            item.addItem(self._targets[spec.series[0].field])
         if spec.y_range is not None:
             item.setYRange(*spec.y_range)
         self._plot_of[widget] = tuple(curves)
@@ -200,13 +188,27 @@ class TrainingPlots(QWidget):
             lambda pos, w=widget: self._on_hover(w, pos))
         return widget
 
+    def _add_latent_plot(self) -> _LatentSlot:
+        """An empty plot for one of the latent family's statistics (see `_show_family`)."""
+        widget = _new_plot("", "epoch", "")
+        curve = widget.getPlotItem().plot(pen=pg.mkPen(LATENT_COLOR, width=2), symbol="o",
+                                          symbolSize=5, symbolBrush=LATENT_COLOR, symbolPen=None)
+        target = _target_line(0.0, "")
+        widget.getPlotItem().addItem(target)
+        self._plot_of[widget] = (curve,)
+        widget.scene().sigMouseMoved.connect(lambda pos, w=widget: self._on_hover(w, pos))
+        return _LatentSlot(widget, curve, target)
+
     # --- data -----------------------------------------------------------------------------------
     def show_history(self, history: Sequence[EpochReport]) -> None:
         """Set every curve from the run's reports (an empty history clears the plots)."""
         epochs = np.array([r.epoch for r in history], dtype=float)
-        self._set_mode(_is_categorical(history))
+        family = family_named(history[-1].family if history else "")
+        if family is not self.family:
+            self._show_family(family)
         for field, curve in self.curves.items():
-            values = _values(history, field, self._categorical)
+            values = _values(history, field) if field not in self._latent_fields else \
+                self._latent_fields[field].values(history)
             if np.isnan(values).all():      # a statistic this model does not have
                 curve.setData([], [])
             else:
@@ -217,39 +219,42 @@ class TrainingPlots(QWidget):
             self.bars.setOpts(x=[], height=[], brushes=[])
             return
         last = history[-1]
-        var = np.asarray(last.mutual_info_per_var if self._categorical else last.mu_var_per_dim,
-                         dtype=float)
-        active = ACTIVE_VARIABLE_NATS if self._categorical else ACTIVE_UNIT_THRESHOLD
+        measure = family.measure
+        var = measure.values(last, len(getattr(last, measure.field)))
         self.bars.setOpts(x=np.arange(len(var)), height=var, brushes=[
-            ACTIVE_BAR if v > active else INACTIVE_BAR for v in var])
+            ACTIVE_BAR if v > measure.threshold else INACTIVE_BAR for v in var])
         self.bar_plot.setXRange(-0.6, len(var) - 0.4, padding=0)
         self.latent_line.setValue(last.latent_dim)
-        self.latent_line.label.setFormat(f"{'K' if self._categorical else 'Q'} = "
-                                         f"{last.latent_dim}")
+        self.latent_line.label.setFormat(f"{family.size_symbol} = {last.latent_dim}")
         self.active_plot.setYRange(0, last.latent_dim * 1.1, padding=0)
 
-    def _set_mode(self, categorical: bool) -> None:
-        """Title the latent plots for Gaussian or categorical statistics."""
-        self._categorical = categorical
-        for field, (title, unit) in _CATEGORICAL_TITLES.items():
-            spec = next(p for p in _PLOTS if p.series[0].field == field)
-            item = self.plots[field].getPlotItem()
-            item.setTitle(title if categorical else spec.title, color=TEXT, size="10pt")
-            item.getAxis("left").setLabel(unit if categorical else spec.y_label, color=TEXT)
-        for line in self._targets.values():
-            line.setVisible(not categorical)
-        self.bar_target.setVisible(not categorical)
+    def _show_family(self, family: type[LatentFamily]) -> None:
+        """Title the latent plots and the bar strip with the family's statistics; `curves` and
+        `plots` name the latent curves by the report fields they show."""
+        for field in self._latent_fields:
+            self.curves.pop(field, None)
+            self.plots.pop(field, None)
+        self.family = family
+        self._latent_fields = {}
+        for slot, stat in zip(self._latent_slots, family.statistics, strict=True):
+            item = slot.widget.getPlotItem()
+            item.setTitle(stat.title, color=TEXT, size="10pt")
+            item.getAxis("left").setLabel(stat.unit, color=TEXT)
+            slot.curve.opts["name"] = stat.unit
+            slot.target.setVisible(stat.target is not None)
+            if stat.target is not None:
+                slot.target.setValue(stat.target)
+                slot.target.label.setFormat(f"target {stat.target:g}")
+            self.curves[stat.field], self.plots[stat.field] = slot.curve, slot.widget
+            self._latent_fields[stat.field] = stat
+        measure = family.measure
+        self.bar_target.setVisible(measure.target is not None)
         bars = self.bar_plot.getPlotItem()
-        if categorical:
-            bars.setTitle(f"I(y; z_k) per variable (red: ≤ {ACTIVE_VARIABLE_NATS:g} nats, "
-                          "inactive)", color=TEXT, size="10pt")
-        else:
-            bars.setTitle(f"Var(μ_d) per dimension (red: ≤ {ACTIVE_UNIT_THRESHOLD:g}, "
-                          "inactive)", color=TEXT, size="10pt")
-        bars.getAxis("left").setLabel("I(y; z_k) nats" if categorical else "Var(μ_d)",
-                                      color=TEXT)
-        bars.getAxis("bottom").setLabel("categorical variable k" if categorical
-                                        else "latent dimension d", color=TEXT)
+        unit = f" {measure.unit}" if measure.unit else ""
+        bars.setTitle(f"{measure.symbol} per {family.unit_name} (red: ≤ {measure.threshold:g}"
+                      f"{unit}, inactive)", color=TEXT, size="10pt")
+        bars.getAxis("left").setLabel(f"{measure.symbol}{unit}", color=TEXT)
+        bars.getAxis("bottom").setLabel(family.unit_axis, color=TEXT)
 
     def add_batch_loss(self, progress: BatchProgress) -> None:
         """Append the loss of one batch to the live curve (the worker throttles these)."""
@@ -285,9 +290,8 @@ class TrainingPlots(QWidget):
             return
         x = self.bar_plot.getPlotItem().vb.mapSceneToView(pos).x()
         d = int(np.clip(round(x), 0, len(heights) - 1))
-        if self._categorical:
-            state = "active" if heights[d] > ACTIVE_VARIABLE_NATS else "inactive"
-            self.readout.setText(f"variable {d}:  I(y; z_k) {heights[d]:.4g} nats ({state})")
-            return
-        state = "active" if heights[d] > ACTIVE_UNIT_THRESHOLD else "inactive"
-        self.readout.setText(f"dimension {d}:  Var(μ_d) {heights[d]:.4g} ({state})")
+        measure = self.family.measure
+        state = "active" if heights[d] > measure.threshold else "inactive"
+        unit = f" {measure.unit}" if measure.unit else ""
+        self.readout.setText(f"{self.family.unit_name} {d}:  {measure.symbol} "
+                             f"{heights[d]:.4g}{unit} ({state})")

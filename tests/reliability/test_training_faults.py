@@ -18,6 +18,7 @@ import torch
 
 from explorer.cli import main
 from trainer import checkpoint as checkpoint_module
+from trainer import families
 from trainer import loop as loop_module
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
@@ -107,7 +108,7 @@ def test_nan_in_a_batch_stops_the_run_and_keeps_the_last_checkpoint(
 def test_an_infinite_loss_ends_the_cli_run_with_one_line(config_file, tmp_path, monkeypatch,
                                                           capsys) -> None:
     fault = Fault(monkeypatch)
-    negative_elbo = loop_module.negative_elbo
+    negative_elbo = families.negative_elbo
 
     def infinite(*args, **kwargs):
         terms = negative_elbo(*args, **kwargs)
@@ -115,7 +116,7 @@ def test_an_infinite_loss_ends_the_cli_run_with_one_line(config_file, tmp_path, 
             return dataclasses.replace(terms, loss=terms.loss + float("inf"))
         return terms
 
-    monkeypatch.setattr(loop_module, "negative_elbo", infinite)
+    monkeypatch.setattr(families, "negative_elbo", infinite)
     path = tmp_path / "run.pt"
     assert main(["train", "--config", str(config_file), *FLAGS, "--checkpoint", str(path)]) == 2
     assert "training stopped: the loss became inf in epoch 2" in _one_line_error(capsys)

@@ -86,7 +86,7 @@ def test_categorical_model_gets_class_pickers_that_change_the_mesh(qtbot, view,
     assert "categorical" in sliders.legend.text() and "nats" in sliders._variances[0].text()
     assert view.sequence.method.count() == 1 and view.sequence.method.currentText() == "linear"
     assert not view.gallery.temperature.isEnabled()
-    np.testing.assert_array_equal(categorical.classes_of(view.current_shape.code), [0] * K)
+    np.testing.assert_array_equal(categorical.family.classes_of(view.current_shape.code), [0] * K)
 
     before = view.mesh_view.vertices().copy()
     picker = sliders.pickers[1]
@@ -95,7 +95,7 @@ def test_categorical_model_gets_class_pickers_that_change_the_mesh(qtbot, view,
         qtbot.keyClick(picker, Qt.Key.Key_Up)    # to the last class, as a user would
     assert picker.value() == C - 1
     _wait_for_new_mesh(qtbot, view, before)
-    np.testing.assert_array_equal(categorical.classes_of(view.current_shape.code),
+    np.testing.assert_array_equal(categorical.family.classes_of(view.current_shape.code),
                                   [0, C - 1, 0])
     assert view.current_shape.code.sum() == pytest.approx(K)     # still K one-hot blocks
 
@@ -113,12 +113,12 @@ def test_categorical_samples_are_one_hot_and_load_into_the_pickers(qtbot, view,
     assert not np.array_equal(codes, np.stack(first))
 
     view.gallery.tiles.itemClicked.emit(view.gallery.tiles.item(2))
-    classes = categorical.classes_of(codes[2])
+    classes = categorical.family.classes_of(codes[2])
     assert [p.value() for p in view.sliders.pickers] == classes.tolist()
 
     view.sequence.traverse_button.click()       # every class of variable z0
     qtbot.waitUntil(lambda: len(view.frames) == C, timeout=WAIT_MS)
-    assert [categorical.classes_of(f.code)[0] for f in view.frames] == list(range(C))
+    assert [categorical.family.classes_of(f.code)[0] for f in view.frames] == list(range(C))
 
 
 def test_sdf_model_meshes_at_level_zero_with_the_inside_low(qtbot, view, sdf) -> None:

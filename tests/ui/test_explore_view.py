@@ -17,6 +17,7 @@ from explorer.ui.explore_sliders import LatentSliders
 from explorer.ui.explore_view import NO_MODEL_HINT, ExploreView
 from trainer.config import TrainConfig
 from trainer.data.procedural import make_procedural
+from trainer.families import family_of
 from trainer.loop import Trainer
 
 WAIT_MS = 10_000
@@ -235,7 +236,7 @@ def test_a_new_session_compiles_its_decoder_for_slider_and_gallery(view: Explore
 def test_inactive_dimensions_are_flagged(qtbot) -> None:
     sliders = LatentSliders()
     qtbot.addWidget(sliders)
-    sliders.set_dimensions(np.array([0.8, 0.002, np.nan]))
+    sliders.set_family(family_of(TrainConfig(latent_dim=3)), np.array([0.8, 0.002, np.nan]))
     texts = [sliders._variances[d].text() for d in range(3)]
     assert texts == ["Var 0.800", "Var 0.002 inactive", "Var ?"]
     assert sliders.sliders[1].styleSheet() and not sliders.sliders[0].styleSheet()

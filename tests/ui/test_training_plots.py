@@ -39,7 +39,7 @@ def test_beta_and_temperature_per_epoch_are_plotted(plots) -> None:
     assert tau is None or len(tau) == 0                 # no τ: no curve
 
     categorical = dict(mu_mean=None, mu_var=None, logvar_mean=None, mu_mean_per_dim=(),
-                       mu_var_per_dim=(), entropy_mean=1.2,
+                       mu_var_per_dim=(), entropy_mean=1.2, family="categorical",
                        perplexity_per_var=(3.0, 1.0), mutual_info_per_var=(0.4, 0.001))
     plots.show_history([report(1, beta=1.0, temperature=2.0, **categorical),
                         report(2, beta=1.0, temperature=1.5, **categorical)])
@@ -51,17 +51,20 @@ def test_categorical_reports_switch_the_latent_plots_to_entropy_and_perplexity(p
     plots.show_history([report(1)])
     assert "mean(μ)" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
     categorical = dict(mu_mean=None, mu_var=None, logvar_mean=None, mu_mean_per_dim=(),
-                       mu_var_per_dim=(), temperature=1.0, beta=1.0)
+                       mu_var_per_dim=(), temperature=1.0, beta=1.0, family="categorical")
     history = [report(1, entropy_mean=1.0, perplexity_per_var=(3.0, 2.0),
                       mutual_info_per_var=(0.4, 0.001), **categorical),
                report(2, entropy_mean=0.5, perplexity_per_var=(2.0, 1.0),
                       mutual_info_per_var=(0.6, 0.002), **categorical)]
     plots.show_history(history)
-    assert "entropy" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
-    assert "perplexity" in plots.plots["mu_var"].getPlotItem().titleLabel.text
-    np.testing.assert_array_equal(plots.curves["mu_mean"].getOriginalDataset()[1], [1.0, 0.5])
-    np.testing.assert_array_equal(plots.curves["mu_var"].getOriginalDataset()[1], [2.5, 1.5])
-    np.testing.assert_allclose(plots.curves["logvar_mean"].getOriginalDataset()[1],
+    assert "mu_mean" not in plots.curves and "mu_var" not in plots.plots
+    assert "entropy" in plots.plots["entropy_mean"].getPlotItem().titleLabel.text
+    assert "perplexity" in plots.plots["perplexity_per_var"].getPlotItem().titleLabel.text
+    np.testing.assert_array_equal(plots.curves["entropy_mean"].getOriginalDataset()[1],
+                                  [1.0, 0.5])
+    np.testing.assert_array_equal(plots.curves["perplexity_per_var"].getOriginalDataset()[1],
+                                  [2.5, 1.5])
+    np.testing.assert_allclose(plots.curves["mutual_info_per_var"].getOriginalDataset()[1],
                                [0.2005, 0.301])
     np.testing.assert_array_equal(plots.bars.opts["height"], [0.6, 0.002])
     assert "I(y; z_k)" in plots.bar_plot.getPlotItem().titleLabel.text

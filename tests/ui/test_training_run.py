@@ -14,7 +14,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from trainer import loop
+from trainer import families
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.objective import LossTerms
@@ -147,7 +147,7 @@ def test_a_bad_data_folder_reaches_the_error_dialog(window, fill, dialogs, qtbot
 def test_a_nan_loss_reaches_the_error_dialog_and_the_last_good_model_stays(
         window, start, dialogs, qtbot, monkeypatch) -> None:
     poisoned = []
-    real = loop.negative_elbo
+    real = families.negative_elbo
 
     def negative_elbo(*args, **kwargs) -> LossTerms:
         terms = real(*args, **kwargs)
@@ -155,7 +155,7 @@ def test_a_nan_loss_reaches_the_error_dialog_and_the_last_good_model_stays(
             return LossTerms(terms.loss * float("nan"), terms.recon, terms.kl)
         return terms
 
-    monkeypatch.setattr(loop, "negative_elbo", negative_elbo)
+    monkeypatch.setattr(families, "negative_elbo", negative_elbo)
     explored = []
     monkeypatch.setattr(window.explore, "set_session", explored.append)
     _, snapshots = start(epochs=200)
