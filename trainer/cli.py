@@ -169,9 +169,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint 
     flags = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()}
     if args.resume is not None:
         ckpt = load_checkpoint(args.resume)
-        if not ckpt.config.is_builtin_data and flags["data"] is None:
-            raise ConfigError(f"this run trained on the folder {ckpt.config.data}; give --data "
-                              "with that folder to read it again")
+        _check_data_confirmed(ckpt.config, flags["data"])
         changed = sorted(k for k, v in flags.items()
                          if v is not None and k != "epochs" and v != getattr(ckpt.config, k))
         if changed or args.config is not None:
@@ -180,6 +178,14 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint 
         return ckpt.config.with_overrides(epochs=flags["epochs"]), ckpt
     base = TrainConfig.from_file(args.config) if args.config else TrainConfig()
     return base.with_overrides(**flags), None
+
+
+def _check_data_confirmed(config: TrainConfig, data: str | None) -> None:
+    """Read the folder a checkpoint's run trained on only when --data names it too: a crafted
+    checkpoint could name any folder (/etc)."""
+    if not config.is_builtin_data and data is None:
+        raise ConfigError(f"this run trained on the folder {config.data}; give --data with that "
+                          "folder to read it again")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -263,9 +269,12 @@ def cmd_ppca(args: argparse.Namespace) -> int:
     flags = {name: getattr(args, name) for name in _PPCA_FLAGS}
     compare = load_checkpoint(args.compare) if args.compare is not None else None
     if compare is not None:
-        if args.config is not None or any(v is not None for v in flags.values()):
+        others = {k: v for k, v in flags.items() if k != "data" or v != compare.config.data}
+        if args.config is not None or any(v is not None for v in others.values()):
             raise ConfigError("with --compare the data settings and latent size come from the "
-                              "checkpoint; give no --config or data flags")
+                              "checkpoint; give no --config or data flags (but --data naming "
+                              "its folder)")
+        _check_data_confirmed(compare.config, flags["data"])
         base = compare.config
     else:
         base = TrainConfig.from_file(args.config) if args.config else TrainConfig()

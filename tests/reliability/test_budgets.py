@@ -2,6 +2,9 @@
 of trainer/budgets.py. The bombs run in a child process that reports its own peak memory
 (ru_maxrss); the pipe and the dense mesh run under a timeout.
 
+Peak memory is the child's VmHWM (/proc/self/status): it starts afresh at exec, whereas
+ru_maxrss keeps the forking parent's resident size.
+
 The files are made here, small on disk: a deflate stream of zeros is one compressed block
 repeated (each block is independent after a full flush), so gigabytes inflate from a few MB.
 """
@@ -34,9 +37,9 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = TrainConfig(resolution=16, latent_dim=12, channels=(2, 4, 4, 8), batch_size=4, epochs=1,
                    dataset_size=12, seed=2)
 BOMB_BYTES = 5 * 2**29   # 2.5 GiB once inflated
-PEAK_LIMIT_MIB = 1024   # what a refused bomb may cost, imports (torch) included
+PEAK_LIMIT_MIB = 768   # what a refused bomb may cost, imports (torch) included
 CHILD = """
-import json, resource, time
+import json, time
 start = time.monotonic()
 try:
     from trainer.checkpoint import load_checkpoint
@@ -44,8 +47,10 @@ try:
     result = repr({call})[:300]
 except Exception as exc:
     result = f"{{type(exc).__name__}}: {{exc}}"[:600]
+with open("/proc/self/status") as status:
+    peak_kib = int(next(line for line in status if line.startswith("VmHWM")).split()[1])
 print(json.dumps({{"result": result, "seconds": time.monotonic() - start,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_mib": peak_kib / 1024}}))
 """
 
 

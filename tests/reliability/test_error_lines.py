@@ -119,8 +119,9 @@ def test_resume_does_not_walk_the_checkpoints_data_path(no_work, capsys, tmp_pat
     config = TrainConfig(**{**TINY.to_dict(), "channels": TINY.channels, "data": "/etc"})
     path = save_checkpoint(tmp_path / "etc.pt", Checkpoint(
         config=config, model_state=VAE.from_config(config).state_dict()))
-    assert main(["train", "--resume", str(path)]) == 2
-    assert "trained on the folder /etc; give --data" in one_error_line(capsys)
+    for argv in (["train", "--resume", str(path)], ["ppca", "--compare", str(path)]):
+        assert main(argv) == 2
+        assert "trained on the folder /etc; give --data" in one_error_line(capsys)
 
 
 def test_names_are_escaped_under_a_strict_utf8_terminal(tmp_path) -> None:
