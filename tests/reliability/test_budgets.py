@@ -193,10 +193,10 @@ def test_not_a_file_says_what_it_is(tmp_path) -> None:
 
 
 class _TorchCall:
-    """Pickles as a call of a function in torch's namespace."""
+    """Pickles as a call of a function in torch's namespace (one that fetches and runs code)."""
 
     def __reduce__(self):
-        return (torch.manual_seed, (5,))
+        return (torch.hub.load, ("owner/repo", "model"))
 
 
 def test_a_torch_namespace_payload_could_run_code(checkpoint, tmp_path) -> None:

@@ -267,35 +267,44 @@ def _file_grid(root: Path, file: Path, resolution: int,
 def _read_buffers(root: Path, file: Path, data: bytes) -> dict[str, bytes]:
     """The external glTF buffers ``file`` names, by URI: each a regular file inside ``root``,
     all of them together with ``data`` within ``MAX_FILE_BYTES`` (a buffer named twice counts
-    twice). DataError otherwise; a buffer outside the folder is never opened."""
-    buffers: dict[str, bytes] = {}
+    twice). DataError otherwise, decided from their sizes before any of them is read; a buffer
+    outside the folder is never opened."""
+    paths: dict[str, Path] = {}
     total = len(data)
     for uri in buffer_uris(file, data):
         path = buffer_path(file, uri)
         if not budgets.within(path, root):
             raise DataError(f"the glTF buffer {uri[:100]!r} lies outside the data folder "
                             "(not read)")
-        if uri not in buffers:
-            buffers[uri] = _read(path)
-        total += len(buffers[uri])
+        paths[uri] = path
+        total += _regular_size(path)
         if total > MAX_FILE_BYTES:
             raise DataError(f"the file and the glTF buffers it names take more than "
                             f"{MAX_FILE_BYTES // 2**20} MB (the limit)")
-    return buffers
+    return {uri: _read(path) for uri, path in paths.items()}
 
 
-def _read(file: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes (DataError otherwise)."""
+def _read(file: Path) -> bytes:
+    """The bytes of a regular file of at most ``MAX_FILE_BYTES`` (DataError otherwise)."""
+    _regular_size(file)
     try:
-        info = file.stat()
-        if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
-            raise DataError(f"{file.name}: not a regular file (a device, pipe or socket)")
-        if info.st_size > limit:
-            raise DataError(f"file too large ({info.st_size / 2**20:,.0f} MB, the limit is "
-                            f"{MAX_FILE_BYTES // 2**20} MB): simplify or decimate the mesh first")
         return file.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read {file.name}: {exc.strerror or exc}") from exc
+
+
+def _regular_size(file: Path) -> int:
+    """The size of a regular file of at most ``MAX_FILE_BYTES`` (DataError otherwise)."""
+    try:
+        info = file.stat()
+    except OSError as exc:
+        raise DataError(f"cannot read {file.name}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):  # a pipe would block, a device never end
+        raise DataError(f"{file.name}: not a regular file (a device, pipe or socket)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise DataError(f"file too large ({info.st_size / 2**20:,.0f} MB, the limit is "
+                        f"{MAX_FILE_BYTES // 2**20} MB): simplify or decimate the mesh first")
+    return info.st_size
 
 
 def _reason(exc: Exception) -> str:
