@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from trainer.checkpoint import Checkpoint, save_checkpoint
+from trainer.checkpoint import Checkpoint, check_model_size, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import amp_dtype, resolve_device
@@ -70,6 +70,7 @@ class Trainer:
             raise ConfigError(f"batch_size ({config.batch_size}) and the training set "
                               f"({len(train)} shapes) must hold at least 2 shapes per process "
                               f"({ranks.world_size} processes)")
+        check_model_size(config)
         self.config = config
         self.device, self.ranks = resolve_device(device), ranks
         self.autocast_dtype = amp_dtype(amp, self.device)

@@ -17,7 +17,9 @@ from trainer import cli as trainer_cli
 from trainer.checkpoint import Checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.mesh_files import read_mesh
-from trainer.errors import DataError
+from trainer.data.procedural import make_procedural
+from trainer.errors import DataError, ShapeExplorerError
+from trainer.loop import Trainer
 from trainer.model import VAE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -186,3 +188,10 @@ def test_a_checkpoint_is_not_read_from_a_folder_path_in_info(capsys, tmp_path) -
     assert main(["info", str(tmp_path)]) == 2
     assert "is a folder, not a checkpoint file" in one_error_line(capsys)
 
+
+
+def test_the_trainer_itself_refuses_a_model_over_budget() -> None:
+    """The GUI builds its Trainer directly; the parameter budget holds there too."""
+    config = TrainConfig(resolution=16, channels=(1024,) * 4, latent_dim=12, dataset_size=12)
+    with pytest.raises(ShapeExplorerError, match="million parameters, over the 64 million"):
+        Trainer(config, *make_procedural(12, 16, 1).split(0.25, 1))
