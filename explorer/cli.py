@@ -104,8 +104,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     threshold = session.iso_level if args.threshold is None else args.threshold
     if not low < threshold < high:
         raise ShapeExplorerError(f"need {low:g} < --threshold < {high:g} for this model")
-    grids = session.decode(session.prior_samples(args.n, args.seed, args.temperature))
-    meshes = [mesh_from_grid(g, threshold, inside_low=session.inside_low) for g in grids]
+    codes = session.prior_samples(args.n, args.seed, args.temperature)
+    meshes = [mesh_from_grid(g, threshold, inside_low=session.inside_low)
+              for start in range(0, len(codes), budgets.DECODE_BATCH)
+              for g in session.decode(codes[start:start + budgets.DECODE_BATCH])]
     paths = export_sequence(meshes, args.out, "sample", args.format)
     empty = sum(m is None for m in meshes)
     print(f"wrote {len(paths)} meshes to {args.out}"

@@ -32,7 +32,7 @@ GLTF_BUFFERS = 64
 GRID_BYTES = 512 * 2**20
 """Elements times element size of one .npy / .npz array (read from its header)."""
 
-CHECKPOINT_BYTES = 2 * 2**30
+CHECKPOINT_BYTES = INPUT_MEMORY_BYTES
 """A checkpoint file on disk, and the total size of its zip entries once inflated."""
 CHECKPOINT_PICKLE_BYTES = 16 * 2**20
 """The pickled part of a checkpoint (config, history, names; not the tensors): Python objects
@@ -42,8 +42,10 @@ MODEL_PARAMETERS = 64_000_000
 gradients and optimiser state (the default model has 0.6 million)."""
 DATASET_BYTES = 4 * 2**30
 """Grids held in memory for training: shapes x resolution^3 x bytes per voxel."""
-SAMPLES = 4096
-"""Shapes one `sample` command decodes and writes."""
+SAMPLES = 1024
+"""Shapes one `sample` command decodes and writes (their meshes are held until written)."""
+DECODE_BATCH = 16
+"""Codes decoded at once (a decoder's full-resolution activations take megabytes per code)."""
 
 CONFIG_BYTES = 1 * 2**20
 """A TOML / JSON config file."""

@@ -107,8 +107,8 @@ def test_outputs_are_checked_before_the_first_epoch(no_work, capsys, tmp_path, f
 
 @pytest.mark.parametrize("flags, words", [
     (["--seed", "-1"], "--seed must be 0..2^63-1"),
-    (["--n", "1" * 23], "--n must be 1..4096, got " + "1" * 23),
-    (["--n", "0"], "--n must be 1..4096"),
+    (["--n", "1" * 23], "--n must be 1..1024, got " + "1" * 23),
+    (["--n", "0"], "--n must be 1..1024"),
     (["--temperature", "nan"], "--temperature must be a finite number"),
     (["--temperature", "inf"], "--temperature must be a finite number"),
 ])
