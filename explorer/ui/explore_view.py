@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -459,13 +458,10 @@ def model_summary(session: ExplorerSession) -> str:
 
 
 def _save_image(image: QImage, path: Path) -> list[Path]:
-    """Write ``image`` as a PNG next to ``path``, then rename it into place: a reader never sees
-    a half-written file and a failed write leaves an existing file as it was."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if not image.save(str(temp), "PNG"):
-            raise ShapeExplorerError(f"Cannot write the screenshot {path}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return [path]
+    """Write ``image`` as a PNG file, atomically (``explorer.export.export_bytes``)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ShapeExplorerError(f"Cannot write the screenshot {path}")
+    return [export.export_bytes(data.data(), path)]
