@@ -21,9 +21,8 @@ import torch
 from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint, save_checkpoint
 from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
-from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
-from trainer.data.sources import load_shapes
+from trainer.data.sources import load_run_data
 from trainer.device import AMP_MODES, amp_dtype
 from trainer.distributed import (
     RANK_STATE_ENV,
@@ -322,16 +321,14 @@ def _describe_data(config: TrainConfig) -> str:
 
 def _load_data(config: TrainConfig, out: TextIO) -> ShapeSet:
     """The run's shapes; a folder import shows progress and prints its report."""
-    if config.is_builtin_data:
-        return load_shapes(config)
     bar = _ImportBar(out)
     try:
-        shapes, report = load_folder_with_report(config.data, config.resolution,
-                                                 progress=bar.update)
+        data = load_run_data(config, progress=bar.update)
     finally:
         bar.close()
-    print(report.summary(), file=out, flush=True)
-    return shapes
+    if data.report is not None:
+        print(data.report.summary(), file=out, flush=True)
+    return data.shapes
 
 
 def _on_report(report: EpochReport, bar: _ProgressBar, metrics: Path | None) -> None:
