@@ -1,6 +1,6 @@
 """The Explore view: prior samples, latent sliders, interpolation and a live 3D mesh.
 
-All decoding, meshing and file writing runs on the decode worker (``DecodeService``); this
+All decoding, meshing and file writing runs on the Explore worker thread (``ExploreWorker``); this
 widget only turns user actions into requests and shows the results.
 """
 
@@ -31,7 +31,6 @@ from explorer import export
 from explorer.meshing import NO_SURFACE_MESSAGE
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export as ex
-from explorer.ui.decode_worker import DecodeService
 from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
 from explorer.ui.explore_sequence import (
     DATASET,
@@ -52,6 +51,7 @@ from explorer.ui.explore_tasks import (
     interpolation,
     remesh,
 )
+from explorer.ui.explore_worker import ExploreWorker
 from explorer.ui.mesh_view import MeshView
 from trainer.errors import ShapeExplorerError
 
@@ -86,7 +86,7 @@ class ExploreView(QWidget):
         self._sequence_kind = ""
         self._rerun_sequence: Callable[[], None] | None = None
         self._export_ids = itertools.count(1)
-        self.service = DecodeService(self)
+        self.service = ExploreWorker(self)
         self.service.error.connect(self._on_error)
 
         self.mesh_view = MeshView()
