@@ -24,12 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.session import one_hot_codes
-from trainer.stats import ACTIVE_VARIABLE_NATS
+from trainer.stats import ACTIVE_UNIT_THRESHOLD, ACTIVE_VARIABLE_NATS
 
 SLIDER_RANGE = 3.0
 STEPS_PER_UNIT = 100
-INACTIVE_VARIANCE = 0.01
-"""Dimensions whose validation Var(mu_d) is below this carry (almost) no information."""
 
 _INACTIVE_STYLE = "color: #8a8f98;"
 _RESET_TEXT = {False: "Reset to zero", True: "Reset to class 0"}
@@ -124,7 +122,7 @@ class LatentSliders(QGroupBox):
         else:
             pose = (" z0-z5 turn the shape, z6-z8 move it (its pose)." if pose_dims else "")
             self.legend.setText(f"{len(measures)} dimensions, {inactive} inactive (Var(mu) < "
-                                f"{INACTIVE_VARIANCE}, greyed).{pose} Select a row to "
+                                f"{ACTIVE_UNIT_THRESHOLD}, greyed).{pose} Select a row to "
                                 "traverse.")
         self._show_code()
 
@@ -136,10 +134,10 @@ class LatentSliders(QGroupBox):
             tip = (f"Validation mutual information I(y; z_{dim}): {text[2:]}. Variables below "
                    f"{ACTIVE_VARIABLE_NATS} nats are inactive: the decoder (almost) ignores them.")
         else:
-            is_inactive = bool(value < INACTIVE_VARIANCE)
+            is_inactive = bool(value < ACTIVE_UNIT_THRESHOLD)
             text = "Var ?" if np.isnan(value) else f"Var {value:.3f}"
             tip = (f"Validation Var(mu_{dim}): {text[4:]}. Dimensions below "
-                   f"{INACTIVE_VARIANCE} are inactive: the decoder (almost) ignores them.")
+                   f"{ACTIVE_UNIT_THRESHOLD} are inactive: the decoder (almost) ignores them.")
         self._variances[dim].setText(text + (" inactive" if is_inactive else ""))
         editor = (self.pickers if self._classes else self.sliders)[dim]
         for widget in (self._selection.button(dim), editor, self._values[dim],
