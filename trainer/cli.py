@@ -23,6 +23,7 @@ from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, 
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
+from trainer.describe import describe_model
 from trainer.device import AMP_MODES, amp_dtype
 from trainer.distributed import (
     RANK_STATE_ENV,
@@ -236,11 +237,11 @@ def cmd_ppca(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     model, report = fit_and_evaluate(config, train, val)
     print(f"{'model':28} {'val IoU':>8} {'val Hamming':>12}")
-    print(f"{'PPCA (Q=' + str(config.latent_dim) + ')':28} {report.val_iou:8.3f} "
+    print(f"{describe_model(config, 'ppca')[0]:28} {report.val_iou:8.3f} "
           f"{report.val_hamming:12.4f}")
     if compare is not None and compare.history:
         last = compare.history[-1]
-        name = f"{_describe_model(compare.config)} (epoch {last.epoch})"
+        name = f"{describe_model(compare.config)[0]} (epoch {last.epoch})"
         print(f"{name:28} {last.val_iou:8.3f} {last.val_hamming:12.4f}")
     print(format_ppca(report))
     save_checkpoint(args.out, Checkpoint(
@@ -252,17 +253,18 @@ def cmd_ppca(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
+    classes = f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})"
     if ckpt.kind == "ppca" and ckpt.ppca is not None:
-        print(f"PPCA model {args.checkpoint}: Q = {ckpt.config.latent_dim}, "
-              f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
+        print(f"PPCA model {args.checkpoint}, {classes}:")
+        _print_lines(describe_model(ckpt.config, ckpt.kind, ckpt.ppca))
         print("config (data and latent size):")
         for key in _PPCA_FLAGS:
             print(f"  {key:14} {getattr(ckpt.config, key)}")
         print("fit:")
         print("  " + format_ppca(ckpt.ppca))
         return 0
-    print(f"checkpoint {args.checkpoint}: {_describe_model(ckpt.config)}, epoch {ckpt.epoch}, "
-          f"{len(ckpt.class_names)} classes ({', '.join(ckpt.class_names)})")
+    print(f"checkpoint {args.checkpoint}, epoch {ckpt.epoch}, {classes}:")
+    _print_lines(describe_model(ckpt.config, ckpt.kind))
     print("config:")
     for key, value in ckpt.config.to_dict().items():
         print(f"  {key:14} {value}")
@@ -270,6 +272,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         print("last report:")
         print("  " + format_report(ckpt.history[-1]))
     return 0
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(f"  {line}")
 
 
 def cmd_export_weights(args: argparse.Namespace) -> int:
@@ -302,14 +309,6 @@ def format_ppca(r: PPCAReport) -> str:
             f"{100 * r.explained_variance:.1f}%, val SSE {r.val_sse:.1f}, IoU {r.val_iou:.3f}, "
             f"Hamming {r.val_hamming:.4f} ({r.train_shapes} training / {r.val_shapes} validation "
             f"shapes, fitted in {r.fit_s:.1f} s)")
-
-
-def _describe_model(config: TrainConfig) -> str:
-    """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)', 'discrete VAE (16 x 8)'."""
-    size = (f"{config.latent_dim} x {config.categorical_classes}" if config.is_categorical
-            else f"Q={config.latent_dim}")
-    name = "discrete VAE" if config.is_categorical else "VAE"
-    return f"{'denoising ' if config.noise != 'none' else ''}{name} ({size})"
 
 
 def _describe_data(config: TrainConfig) -> str:

@@ -53,6 +53,7 @@ from explorer.ui.explore_tasks import (
 )
 from explorer.ui.explore_worker import ExploreWorker
 from explorer.ui.mesh_view import MeshView
+from trainer.describe import describe_model
 from trainer.errors import ShapeExplorerError
 
 NO_MODEL_HINT = "Train a model or open a checkpoint (File > Open checkpoint...)"
@@ -443,18 +444,8 @@ class ExploreView(QWidget):
 
 
 def model_summary(session: ExplorerSession) -> str:
-    """One line on what kind of model is explored; PPCA adds its validation scores."""
-    grid = "SDF" if session.signed_distance else "occupancy"
-    if session.kind == "ppca":
-        text = f"PPCA baseline, {session.latent_dim} dims, {grid}"
-        if session.ppca is not None:
-            text += (f" · val IoU {session.ppca.val_iou:.3f}, "
-                     f"Hamming {session.ppca.val_hamming:.4f}")
-        return text
-    if session.is_categorical:
-        return (f"VAE, {session.latent_dim} categorical variables x "
-                f"{session.categorical_classes} classes, {grid}")
-    return f"VAE, {session.latent_dim} Gaussian dims, {grid}"
+    """What kind of model is explored (``trainer.describe``), on one line."""
+    return " · ".join(describe_model(session.config, session.kind, session.ppca))
 
 
 def _save_image(image: QImage, path: Path) -> list[Path]:
