@@ -29,7 +29,8 @@ from explorer.fast_decode import CompiledDecoder
 from trainer import loop
 from trainer.config import TrainConfig
 from trainer.data.procedural import make_procedural
-from trainer.model import VAE, Decoder
+from trainer.kernels import transposed_decoder
+from trainer.model import VAE
 from trainer.perf import tune_allocator
 
 PEAK_GFLOPS = 336.0
@@ -60,7 +61,7 @@ class LightVAE(VAE):
                     *_block(nn.Conv3d(c, last, 3, padding=1, bias=False), last)]
         else:
             tail = _block(nn.ConvTranspose3d(c, last, 2, stride=2, bias=False), last)
-        self.decoder = Decoder(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
+        self.decoder = nn.Sequential(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
 
 
 def variant_class(variant: str) -> type[LightVAE]:
@@ -79,7 +80,7 @@ def decoder_gflop(model: VAE) -> float:
         else:
             macs.append(out.numel() * module.in_channels * k)
 
-    layers = model.eval().decoder.transposed_copy()
+    layers = transposed_decoder(model.eval().decoder)
     hooks = [m.register_forward_hook(count) for m in layers
              if isinstance(m, nn.Conv3d | nn.ConvTranspose3d)]
     with torch.no_grad():

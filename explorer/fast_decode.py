@@ -2,7 +2,7 @@
 
 Eager Conv3d on CPU takes a slow path for a batch of one, and even batched it re-lays out the
 weights on every call. The compiled decoder is a copy in which each nearest upsampling + Conv3d
-is a ConvTranspose3d with the folded kernel (`Decoder.transposed_copy`), BatchNorm is folded
+is a ConvTranspose3d with the folded kernel (`kernels.transposed_decoder`), BatchNorm is folded
 into it and the first of them into the linear layer before it; compiled with ``freezing``
 the weights become constants pre-packed for oneDNN and ReLU and the sigmoid are fused into the
 neighbouring kernels. The output convolution (one channel, which oneDNN runs far below its
@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.model import VAE, depthwise_sum, is_one_channel_3x3x3
+from trainer.kernels import depthwise_sum, is_one_channel_3x3x3, transposed_decoder
+from trainer.model import VAE
 from trainer.pose import POSE_DIMS, pose_from_code, to_grid_frame_by_gathers
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def missing_toolchain() -> str | None:
 
 class _DepthwiseSum(nn.Module):
     """``Conv3d(C, 1, 3, padding=1)`` as a depthwise convolution summed over the channels
-    (`trainer.model.depthwise_sum`), with the kernel and bias as buffers (frozen constants)."""
+    (`trainer.kernels.depthwise_sum`), with the kernel and bias as buffers (frozen constants)."""
 
     def __init__(self, conv: nn.Conv3d) -> None:
         super().__init__()
@@ -103,7 +104,7 @@ class _FastDecode(nn.Module):
 
     def __init__(self, model: VAE, probabilities: bool) -> None:
         super().__init__()
-        layers = _fold_batch_norms(model.decoder.transposed_copy())
+        layers = _fold_batch_norms(transposed_decoder(model.decoder))
         first = layers[0]
         if not isinstance(first, nn.ConvTranspose3d):
             raise TypeError(f"the decoder starts with {type(first).__name__}, not an upsampling")
