@@ -97,9 +97,9 @@ class _FastDecode(nn.Module):
     activation between them) are one linear layer; the output layer is a _DepthwiseSum.
 
     The composed layer maps the Q inputs straight to the first stage's C x (2b)^3 outputs: at
-    32^3, 0.07 M multiply-adds instead of 4.2 M through the 2^3 grid, about 0.4 ms per decode.
-    A pose-aware model's logits are resampled into the grid frame as in `VAE.decode`, by
-    gathers that inductor fuses (`to_grid_frame_by_gathers`, 6x faster than ``grid_sample``).
+    32^3, 0.07 M multiply-adds instead of 4.2 M through the 2^3 grid. A pose-aware model's
+    logits are resampled into the grid frame as in `VAE.decode`, by gathers that inductor fuses
+    (`to_grid_frame_by_gathers`, faster than ``grid_sample``).
     """
 
     def __init__(self, model: VAE, probabilities: bool) -> None:
@@ -188,9 +188,9 @@ class CompiledDecoder:
     def start(self) -> CompiledDecoder:
         """Begin compiling in the background (once); returns self.
 
-        The thread is not a daemon: a process that exits while inductor compiles crashed in
-        its C++ teardown (segmentation fault or abort, 3 of 6 exits here), so exiting waits for
-        the batch size in progress; `cancel` skips the rest.
+        The thread is not a daemon: a process that exits while inductor compiles can crash in
+        its C++ teardown (segmentation fault or abort), so exiting waits for the batch size in
+        progress; `cancel` skips the rest.
         """
         if self._thread is None:
             self._thread = threading.Thread(target=self._compile_all, name="decoder-compile")

@@ -76,8 +76,8 @@ class TrainConfig:
                                    "variables K)", range=Range(1, 1024))
     channels: tuple[int, ...] = _setting((16, 32, 64, 128), "channels of the 4 encoder stages "
                                          "(the decoder mirrors them), 1..1024 each")
-    # Defaults: a run of the built-in data at 32^3 fits 20 minutes on 2 CPU cores (20 epochs of
-    # batch 8 with pose dimensions; batch 8 learned more per epoch than 16 in every comparison).
+    # The defaults make a run of the built-in data at 32^3 short on 2 CPU cores (the figures
+    # behind batch 8 and 20 epochs: benchmarks/README.md).
     batch_size: int = _setting(8, "shapes per optimisation step", range=Range(2, 4096))
     epochs: int = _setting(20, "passes over the training set", range=Range(1, 100_000))
     lr: float = _setting(2e-3, "Adam learning rate (peak)", range=Range(0, 1, open_low=True))
