@@ -11,6 +11,7 @@ import trimesh
 from trainer.atomic import Writer, atomic_write
 from trainer.data.binvox import encode_binvox
 from trainer.errors import ShapeExplorerError
+from trainer.grid_values import OCCUPANCY_LEVEL
 
 MESH_FORMATS = ("stl", "obj", "ply", "glb", "off")
 GRID_FORMATS = ("npy", "binvox")
@@ -51,7 +52,7 @@ def export_sequence(
 
 
 def export_grid(
-    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = 0.5,
+    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = OCCUPANCY_LEVEL,
     inside_low: bool = False,
 ) -> Path:
     """Write a (D, D, D) grid: ``npy`` keeps float32 values, ``binvox`` stores the inside:
