@@ -5,26 +5,21 @@ training step of the default 32^3 network in fp32 and under ``torch.autocast("cp
 torch.bfloat16)`` (loss in fp32, weights in fp32), then trains the default network at 16^3
 under bf16 and reports the first step whose gradients are not finite, and which parameters.
 
-    python benchmarks/bf16_cpu.py [--steps 400]
+    python -m benchmarks.bf16_cpu [--steps 400]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data.sources import load_shapes  # noqa: E402
-from trainer.model import VAE  # noqa: E402
-from trainer.objective import negative_elbo  # noqa: E402
-from trainer.perf import MEMORY_FORMAT, tune_allocator  # noqa: E402
+from trainer.config import TrainConfig
+from trainer.data.sources import load_shapes
+from trainer.model import VAE
+from trainer.objective import negative_elbo
+from trainer.perf import MEMORY_FORMAT, tune_allocator
 
 
 def _step(model: VAE, optimizer: torch.optim.Optimizer, y: torch.Tensor, bf16: bool) -> list[str]:

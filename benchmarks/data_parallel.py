@@ -4,7 +4,7 @@ Each run is `main.py train` in a fresh process on the same procedural data; the 
 training samples/s of the last epoch from the JSONL log (validation excluded; the first epoch
 warms up). Threads: one process gets all cores, each of N processes gets cores / N.
 
-    python benchmarks/data_parallel.py [--processes 2] [--resolution 32] [--device cpu]
+    python -m benchmarks.data_parallel [--processes 2] [--resolution 32] [--device cpu]
 """
 
 from __future__ import annotations

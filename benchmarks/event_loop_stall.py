@@ -5,7 +5,7 @@ waits for that), a training run is started from the Training view, then the Expl
 and one latent slider is dragged at 60 Hz while a 5 ms timer probes the event loop: every gap
 between two probe ticks beyond 5 ms is time the GUI thread could not react. Needs a display:
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/event_loop_stall.py [CHECKPOINT]
+    xvfb-run -a -s "-screen 0 1600x1000x24" python -m benchmarks.event_loop_stall [CHECKPOINT]
 
 Without a checkpoint a small 32^3 model is trained for a minute first. Prints p50 / p99 / max
 of the probe gaps, the meshes shown during the drag and the training rate meanwhile.
@@ -21,9 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
-
 PROBE_MS = 5
 DRAG_MS = 16
 TARGET_P99_MS = 30.0
@@ -31,8 +28,7 @@ TARGET_P99_MS = 30.0
 
 def quick_checkpoint(folder: Path) -> Path:
     """A 32^3 default-architecture model trained briefly on a few procedural solids."""
-    from slider_latency import quick_checkpoint as train_quickly
-
+    from benchmarks.slider_latency import quick_checkpoint as train_quickly
     from trainer.checkpoint import save_checkpoint
 
     path = folder / "quick.pt"

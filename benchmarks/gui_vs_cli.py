@@ -5,7 +5,7 @@ Each run is a fresh subprocess: `python main.py train ...` for the CLI, and this
 Runs alternate (CLI, GUI, GUI, CLI, ...) so that drift in machine load hits both sides. Needs a
 display for the GUI side:
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python benchmarks/gui_vs_cli.py [--rounds 2]
+    xvfb-run -a -s "-screen 0 1600x1000x24" python -m benchmarks.gui_vs_cli [--rounds 2]
 
 Prints, per run, the training-step rate (mean EpochReport.samples_per_s, epoch 1 left out as
 warm-up) and the end-to-end rate (training shapes per second of wall time from the end of
@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def _settings(args: argparse.Namespace) -> dict[str, str]:
@@ -44,7 +43,7 @@ def run_cli(args: argparse.Namespace, folder: Path) -> list[dict]:
 
 def run_gui(args: argparse.Namespace, folder: Path) -> list[dict]:
     out = folder / "gui.json"
-    subprocess.run([sys.executable, __file__, "--gui-child", str(out),
+    subprocess.run([sys.executable, "-m", "benchmarks.gui_vs_cli", "--gui-child", str(out),
                     *(f"--{k.replace('_', '-')}={v}" for k, v in _settings(args).items())],
                    check=True, cwd=ROOT)
     return json.loads(out.read_text())

@@ -7,7 +7,7 @@ most of its FLOPs. This compares it with two lighter last stages (the encoder is
 - ``transposed``: the last upsample + conv is a 2^3 stride-2 transposed convolution 16 -> 8
   (one input voxel per output voxel) followed by the same final 3^3 conv 8 -> 1.
 
-    python benchmarks/light_decoder.py [--train-shapes 1200 --epochs 6]
+    python -m benchmarks.light_decoder [--train-shapes 1200 --epochs 6]
 
 Speed uses random weights (decode time does not depend on them); quality trains the default and
 the transposed variant with the project's Trainer on the same procedural data and seed and
@@ -18,25 +18,21 @@ prints their validation figures.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from explorer.fast_decode import CompiledDecoder  # noqa: E402
-from trainer import loop  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data.procedural import make_procedural  # noqa: E402
-from trainer.grid_values import GridValues  # noqa: E402
-from trainer.model import VAE, Decoder  # noqa: E402
-from trainer.perf import tune_allocator  # noqa: E402
+from explorer.fast_decode import CompiledDecoder
+from trainer import loop
+from trainer.config import TrainConfig
+from trainer.data.procedural import make_procedural
+from trainer.grid_values import GridValues
+from trainer.kernels import transposed_decoder
+from trainer.model import VAE
+from trainer.perf import tune_allocator
 
 PEAK_GFLOPS = 336.0
 """Two-thread fp32 matmul peak measured on this machine (docs: PLATFORM.md)."""
@@ -67,7 +63,7 @@ class LightVAE(VAE):
                     *_block(nn.Conv3d(c, last, 3, padding=1, bias=False), last)]
         else:
             tail = _block(nn.ConvTranspose3d(c, last, 2, stride=2, bias=False), last)
-        self.decoder = Decoder(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
+        self.decoder = nn.Sequential(*stages, *tail, nn.Conv3d(last, 1, 3, padding=1))
 
 
 def variant_class(variant: str) -> type[LightVAE]:
@@ -86,7 +82,7 @@ def decoder_gflop(model: VAE) -> float:
         else:
             macs.append(out.numel() * module.in_channels * k)
 
-    layers = model.eval().decoder.transposed_copy()
+    layers = transposed_decoder(model.eval().decoder)
     hooks = [m.register_forward_hook(count) for m in layers
              if isinstance(m, nn.Conv3d | nn.ConvTranspose3d)]
     with torch.no_grad():

@@ -1,6 +1,6 @@
 """The model family side by side: VAE, denoising VAE, discrete VAE and PPCA on the same data.
 
-    python benchmarks/model_family.py [--epochs 30 --shapes 4000 --resolution 32]
+    python -m benchmarks.model_family [--epochs 30 --shapes 4000 --resolution 32]
 
 All four see the same procedural solids, split and seed, and the same latent size Q (default 16):
 
@@ -21,20 +21,16 @@ mean (categorical: mode), the validation reconstruction term, and the time each 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from trainer.checkpoint import Checkpoint, save_checkpoint  # noqa: E402
-from trainer.cli import format_report  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data.sources import load_shapes  # noqa: E402
-from trainer.loop import Trainer  # noqa: E402
-from trainer.perf import tune_allocator  # noqa: E402
-from trainer.ppca import fit_and_evaluate, ppca_config  # noqa: E402
+from trainer.checkpoint import Checkpoint, save_checkpoint
+from trainer.cli import format_report
+from trainer.config import TrainConfig
+from trainer.data.sources import load_shapes
+from trainer.loop import Trainer
+from trainer.perf import tune_allocator
+from trainer.ppca import fit_and_evaluate, ppca_config
 
 CLASSES = 8
 NOISE_P = 0.1

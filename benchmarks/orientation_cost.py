@@ -8,29 +8,24 @@
    whose first 9 latent dimensions hold each shape's pose (trainer.pose), on the solids as they
    are: validation IoU per epoch and, at the end, per class.
 
-    python benchmarks/orientation_cost.py [--epochs 8] [--shapes 4000] [--skip-training]
+    python -m benchmarks.orientation_cost [--epochs 8] [--shapes 4000] [--skip-training]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data.procedural import SHAPE_KINDS, make_procedural  # noqa: E402
-from trainer.data.shapeset import ShapeSet  # noqa: E402
-from trainer.loop import Trainer  # noqa: E402
-from trainer.perf import tune_allocator  # noqa: E402
-from trainer.report import EpochReport  # noqa: E402
-from trainer.stats import iou_and_hamming  # noqa: E402
+from trainer.config import TrainConfig
+from trainer.data.procedural import SHAPE_KINDS, make_procedural
+from trainer.data.shapeset import ShapeSet
+from trainer.loop import Trainer
+from trainer.perf import tune_allocator
+from trainer.report import EpochReport
+from trainer.stats import iou_and_hamming
 
 BANDS = (0.1, 0.2, 0.3, 0.5)
 """Half-widths in voxels of the band around the surface where voxels are coin flips."""

@@ -6,7 +6,7 @@ encoder mean, then of codes optimised by Adam on the Bernoulli log-likelihood wi
 decoder fixed: the best the decoder can draw the shape. The difference is the encoder's share
 of the error (the amortisation gap), what remains is the decoder's.
 
-    python benchmarks/reconstruction_by_class.py [CHECKPOINT] [--shapes 140] [--steps 150]
+    python -m benchmarks.reconstruction_by_class [CHECKPOINT] [--shapes 140] [--steps 150]
 """
 
 from __future__ import annotations
@@ -19,17 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from trainer.checkpoint import load_checkpoint
+from trainer.data.shapeset import ShapeSet
+from trainer.data.sources import load_shapes
+from trainer.families import family_of
+from trainer.model import VAE
+from trainer.objective import reconstruction_nll
+from trainer.perf import tune_allocator
+from trainer.stats import iou_and_hamming
 
-from trainer.checkpoint import load_checkpoint  # noqa: E402
-from trainer.data.shapeset import ShapeSet  # noqa: E402
-from trainer.data.sources import load_shapes  # noqa: E402
-from trainer.families import family_of  # noqa: E402
-from trainer.model import VAE  # noqa: E402
-from trainer.objective import reconstruction_nll  # noqa: E402
-from trainer.perf import tune_allocator  # noqa: E402
-from trainer.stats import iou_and_hamming  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def balanced_subset(shapes: ShapeSet, n: int) -> ShapeSet:

@@ -2,7 +2,7 @@
 
 Usage (the GUI part needs a display; the core part runs anywhere):
 
-    xvfb-run -a python benchmarks/slider_latency.py [CHECKPOINT] [--resolution 32] [--moves 60]
+    xvfb-run -a python -m benchmarks.slider_latency [CHECKPOINT] [--resolution 32] [--moves 60]
 
 Without a checkpoint a model of the default architecture is trained briefly at --resolution
 first (a minute). Decode time does not depend on the weights, meshing time does: for a model
@@ -27,21 +27,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from explorer import fast_decode  # noqa: E402
-from explorer.meshing import mesh_from_grid  # noqa: E402
-from explorer.session import ExplorerSession, traverse  # noqa: E402
-from trainer.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
-from trainer.data.procedural import make_procedural  # noqa: E402
-from trainer.loop import Trainer  # noqa: E402
-from trainer.perf import tune_allocator  # noqa: E402
+from explorer import fast_decode
+from explorer.meshing import mesh_from_grid
+from explorer.session import ExplorerSession, traverse
+from trainer.checkpoint import Checkpoint, load_checkpoint
+from trainer.config import TrainConfig
+from trainer.data.procedural import make_procedural
+from trainer.loop import Trainer
+from trainer.perf import tune_allocator
 
 TARGET_MS = {32: 4.0, 64: 20.0}
 QUICK_RUN = {16: (320, 2), 32: (320, 2), 64: (160, 1)}

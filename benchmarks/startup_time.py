@@ -6,7 +6,7 @@ and of the moment the Explore view's gallery holds all its samples. Times count 
 before the process is started, so interpreter start-up is included. Settings go to a temporary
 folder (a first launch: no saved geometry). Needs a display:
 
-    xvfb-run -a python benchmarks/startup_time.py [--model CHECKPOINT] [--runs 3]
+    xvfb-run -a python -m benchmarks.startup_time [--model CHECKPOINT] [--runs 3]
 
 Without --model the bundled assets/default_model.pt is opened (as `python main.py` does).
 """
@@ -27,7 +27,6 @@ TARGET_S = 3.0
 
 _CHILD = r"""
 import os, sys, time
-sys.path.insert(0, os.environ["STARTUP_ROOT"])
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -90,7 +89,7 @@ def main() -> int:
         print("needs a display: run under xvfb-run -a", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as config_home:
-        env = {**os.environ, "STARTUP_ROOT": str(ROOT), "STARTUP_TIMEOUT": str(args.timeout),
+        env = {**os.environ, "STARTUP_TIMEOUT": str(args.timeout),
                "XDG_CONFIG_HOME": config_home}
         if args.model is not None:
             env["SHAPE_EXPLORER_MODEL"] = str(args.model.resolve())

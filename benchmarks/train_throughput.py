@@ -11,7 +11,7 @@ the project's model in ``torch.compile`` (TorchInductor) to check whether compil
 training step pays off here; timing then starts after two epochs, so that the compilations for
 training and for validation are not counted.
 
-    python benchmarks/train_throughput.py [--resolution 32] [--batch-size 16] [--rounds 2]
+    python -m benchmarks.train_throughput [--resolution 32] [--batch-size 16] [--rounds 2]
                                           [--pose none|moments] [--compile]
 """
 
@@ -23,10 +23,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 CHANNELS = (16, 32, 64, 128)
 LATENT = 16
@@ -41,7 +37,8 @@ def _shapes(resolution: int, n: int):
 
 def run_baseline(resolution: int, batch: int, seconds: float) -> float:
     import torch
-    from baseline_vae import PlainVAE, loss_fn
+
+    from benchmarks.baseline_vae import PlainVAE, loss_fn
 
     data = torch.from_numpy(_shapes(resolution, 256).float_grids())
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data),
@@ -125,9 +122,10 @@ def main() -> None:
     results: dict[str, list[dict]] = {"baseline": [], "project": []}
     for i in range(args.rounds):
         for kind in ("baseline", "project") if i % 2 == 0 else ("project", "baseline"):
-            cmd = [sys.executable, __file__, "--worker", kind, "--resolution",
-                   str(args.resolution), "--batch-size", str(args.batch_size), "--seconds",
-                   str(args.seconds), "--pose", args.pose] + (["--compile"] if args.compile else [])
+            cmd = [sys.executable, "-m", "benchmarks.train_throughput", "--worker", kind,
+                   "--resolution", str(args.resolution), "--batch-size", str(args.batch_size),
+                   "--seconds", str(args.seconds), "--pose", args.pose,
+                   *(["--compile"] if args.compile else [])]
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             results[kind].append(r)

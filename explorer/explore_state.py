@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from explorer.session import ExplorerSession
+from trainer.grid_values import OCCUPANCY_LEVEL
 
 EVENTS = ("session", "code", "threshold", "gallery", "sequence")
 """What listeners can subscribe to; each is called with the state."""
@@ -88,7 +89,7 @@ class ExploreState:
         self.origin = ZERO
         self.origin_code = np.zeros(0)
         """The code "Reset to origin" returns to: the last code loaded from somewhere."""
-        self.threshold = 0.5
+        self.threshold = OCCUPANCY_LEVEL
         self.gallery = GalleryRecipe()
         self.sequence: SequenceRecipe | None = None
         self.selected_unit = 0

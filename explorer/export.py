@@ -1,18 +1,17 @@
-"""Write meshes, mesh sequences and grids to disk atomically (temp file + ``os.replace``)."""
+"""Write meshes, mesh sequences and grids to disk atomically (``trainer.atomic``)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import trimesh
 
+from trainer.atomic import Writer, atomic_write
 from trainer.data.binvox import encode_binvox
 from trainer.errors import ShapeExplorerError
+from trainer.grid_values import OCCUPANCY_LEVEL
 
 MESH_FORMATS = ("stl", "obj", "ply", "glb", "off")
 GRID_FORMATS = ("npy", "binvox")
@@ -53,7 +52,7 @@ def export_sequence(
 
 
 def export_grid(
-    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = 0.5,
+    grid: np.ndarray, path: str | Path, fmt: str | None = None, threshold: float = OCCUPANCY_LEVEL,
     inside_low: bool = False,
 ) -> Path:
     """Write a (D, D, D) grid: ``npy`` keeps float32 values, ``binvox`` stores the inside:
@@ -70,6 +69,13 @@ def export_grid(
     return path
 
 
+def export_bytes(data: bytes, path: str | Path) -> Path:
+    """Write already encoded ``data`` (a PNG screenshot, ...) to ``path``."""
+    path = Path(path)
+    _atomic_write(path, lambda file: file.write(data))
+    return path
+
+
 def _check_format(fmt: str | None, path: Path | None, supported: tuple[str, ...]) -> str:
     """Return the lower-case format (from ``path``'s suffix when ``fmt`` is None) if supported."""
     if fmt is None and path is not None:
@@ -83,22 +89,9 @@ def _check_format(fmt: str | None, path: Path | None, supported: tuple[str, ...]
     return fmt
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Run ``write`` on a temp file next to ``path``, then move it into place in one step.
-
-    On failure the temp file is removed and ``path`` is left as it was.
-    """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+def _atomic_write(path: Path, write: Writer) -> None:
+    """Write ``path`` atomically (``trainer.atomic``); an OSError becomes a one-line error."""
     try:
-        handle = os.open(temp, flags, 0o666)  # the umask applies, as for a plain open()
+        atomic_write(path, write)
     except OSError as exc:
         raise ShapeExplorerError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        temp.replace(path)
-    except OSError as exc:
-        raise ShapeExplorerError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        temp.unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 
 Eager Conv3d on CPU takes a slow path for a batch of one, and even batched it re-lays out the
 weights on every call. The compiled decoder is a copy in which each nearest upsampling + Conv3d
-is a ConvTranspose3d with the folded kernel (`Decoder.transposed_copy`), BatchNorm is folded
+is a ConvTranspose3d with the folded kernel (`kernels.transposed_decoder`), BatchNorm is folded
 into it and the first of them into the linear layer before it; compiled with ``freezing``
 the weights become constants pre-packed for oneDNN and ReLU and the sigmoid are fused into the
 neighbouring kernels. The output convolution (one channel, which oneDNN runs far below its
@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.grid_values import GridValues
-from trainer.model import VAE, depthwise_sum, is_one_channel_3x3x3
+from trainer.kernels import depthwise_sum, is_one_channel_3x3x3, transposed_decoder
+from trainer.model import VAE
 from trainer.pose import POSE_DIMS, pose_from_code, to_grid_frame_by_gathers
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def missing_toolchain() -> str | None:
 
 class _DepthwiseSum(nn.Module):
     """``Conv3d(C, 1, 3, padding=1)`` as a depthwise convolution summed over the channels
-    (`trainer.model.depthwise_sum`), with the kernel and bias as buffers (frozen constants)."""
+    (`trainer.kernels.depthwise_sum`), with the kernel and bias as buffers (frozen constants)."""
 
     def __init__(self, conv: nn.Conv3d) -> None:
         super().__init__()
@@ -96,14 +97,14 @@ class _FastDecode(nn.Module):
     activation between them) are one linear layer; the output layer is a _DepthwiseSum.
 
     The composed layer maps the Q inputs straight to the first stage's C x (2b)^3 outputs: at
-    32^3, 0.07 M multiply-adds instead of 4.2 M through the 2^3 grid, about 0.4 ms per decode.
-    A pose-aware model's logits are resampled into the grid frame as in `VAE.decode`, by
-    gathers that inductor fuses (`to_grid_frame_by_gathers`, 6x faster than ``grid_sample``).
+    32^3, 0.07 M multiply-adds instead of 4.2 M through the 2^3 grid. A pose-aware model's
+    logits are resampled into the grid frame as in `VAE.decode`, by gathers that inductor fuses
+    (`to_grid_frame_by_gathers`, faster than ``grid_sample``).
     """
 
     def __init__(self, model: VAE, values: GridValues) -> None:
         super().__init__()
-        layers = _fold_batch_norms(model.decoder.transposed_copy())
+        layers = _fold_batch_norms(transposed_decoder(model.decoder))
         first = layers[0]
         if not isinstance(first, nn.ConvTranspose3d):
             raise TypeError(f"the decoder starts with {type(first).__name__}, not an upsampling")
@@ -187,9 +188,9 @@ class CompiledDecoder:
     def start(self) -> CompiledDecoder:
         """Begin compiling in the background (once); returns self.
 
-        The thread is not a daemon: a process that exits while inductor compiles crashed in
-        its C++ teardown (segmentation fault or abort, 3 of 6 exits here), so exiting waits for
-        the batch size in progress; `cancel` skips the rest.
+        The thread is not a daemon: a process that exits while inductor compiles can crash in
+        its C++ teardown (segmentation fault or abort), so exiting waits for the batch size in
+        progress; `cancel` skips the rest.
         """
         if self._thread is None:
             self._thread = threading.Thread(target=self._compile_all, name="decoder-compile")

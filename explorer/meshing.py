@@ -35,7 +35,7 @@ def mesh_from_grid(
         return None
     # Every cell the surface crosses has a corner above the threshold: mesh only the bounding
     # box of those voxels, with a margin of 2 so that the normals' central differences still
-    # see the true neighbours (0.75 vs 0.89 ms median for the bundled model's shapes at 32^3).
+    # see the true neighbours.
     above = grid > threshold
     start, stop = _bounds(above)
     box = grid[start[0]:stop[0], start[1]:stop[1], start[2]:stop[2]]
@@ -43,7 +43,7 @@ def mesh_from_grid(
     padded[1:-1, 1:-1, 1:-1] = box
     # A degenerate (zero-area) triangle needs two vertices at one grid point: a value at the
     # level, or so close to it (relative to the value range) that interpolation rounds onto the
-    # grid point. Only then is skimage's clean-up pass (0.15 ms at 32^3) needed.
+    # grid point. Only then is skimage's clean-up pass needed.
     tolerance = _LEVEL_TOLERANCE * max(1.0, float(high - low))
     at_level = bool((np.abs(box - threshold) <= tolerance).any())
     vertices, faces, normals, _ = marching_cubes(
@@ -59,7 +59,7 @@ def _bounds(above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and clipped to the grid.
 
     The projections come from reductions along the outer axes, which numpy runs over
-    contiguous rows (about 5 us at 32^3; reducing over the last axis first took 50 us).
+    contiguous rows (faster than reducing over the last axis first).
     """
     plane = above.any(axis=0)                                   # (y, z)
     projections = (above.any(axis=(1, 2)), plane.any(axis=1), plane.any(axis=0))

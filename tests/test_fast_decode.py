@@ -16,6 +16,7 @@ from explorer import fast_decode
 from explorer.session import ExplorerSession
 from trainer.config import TrainConfig
 from trainer.grid_values import GridValues
+from trainer.kernels import transposed_decoder
 from trainer.model import VAE
 
 COMPILE_TIMEOUT_S = 240
@@ -83,7 +84,7 @@ def test_the_depthwise_sum_output_layer_computes_the_convolution():
 def test_batch_norms_fold_into_the_transposed_convolutions():
     torch.manual_seed(0)
     model = _session().model.eval()   # decoder stages 16 -> 8 -> 8 -> 4 -> 4 channels
-    copy = model.decoder.transposed_copy().eval()
+    copy = transposed_decoder(model.decoder).eval()
     folded = fast_decode._fold_batch_norms(copy)
     assert not any(isinstance(layer, torch.nn.BatchNorm3d) for layer in folded)
     h = torch.randn(2, 16, 1, 1, 1)

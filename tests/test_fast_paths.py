@@ -5,7 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from trainer.model import VAE, one_channel_conv3d, upsample_conv3d
+from trainer.kernels import (
+    decoder_forward,
+    encoder_forward,
+    one_channel_conv3d,
+    transposed_decoder,
+    upsample_conv3d,
+)
+from trainer.model import VAE
 from trainer.objective import negative_elbo
 from trainer.perf import MEMORY_FORMAT, tune_allocator
 
@@ -66,7 +73,7 @@ def test_one_channel_conv_is_the_plain_convolution():
 
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_decoder_matches_its_layers_run_one_by_one(channels_last):
-    """The decoder's forward (transposed convolutions) against its listed layers (nearest
+    """The decoder's fused forward (transposed convolutions) against its listed layers (nearest
     upsampling, Conv3d, ...): same logits and same parameter gradients, in training mode."""
     torch.manual_seed(0)
     model = VAE(32, 4, (4, 8, 8, 16))
@@ -78,9 +85,9 @@ def test_decoder_matches_its_layers_run_one_by_one(channels_last):
     layouts = []
     model.decoder[-2].register_forward_hook(   # the last ReLU: 4 channels at 32^3
         lambda _m, _i, out: layouts.append(out.is_contiguous(memory_format=MEMORY_FORMAT)))
-    fast = model.decoder(h)
+    fast = decoder_forward(model.decoder, h)
     fast_grads = torch.autograd.grad(fast, params, out_grad)
-    plain = torch.nn.Sequential.forward(model.decoder, h)
+    plain = model.decoder(h)
     plain_grads = torch.autograd.grad(plain, params, out_grad)
     torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-5)
     for a, b in zip(fast_grads, plain_grads, strict=True):
@@ -98,14 +105,14 @@ def test_decoder_never_builds_the_upsampled_grid():
     assert calls == []
 
 
-def test_transposed_copy_decodes_like_the_decoder():
+def test_transposed_decoder_decodes_like_the_decoder():
     torch.manual_seed(0)
     model = VAE(16, 4, (4, 8, 8, 16)).eval()
-    copy = model.decoder.transposed_copy()
+    copy = transposed_decoder(model.decoder)
     assert not any(isinstance(layer, torch.nn.Upsample) for layer in copy)
     h = torch.randn(2, 16, 1, 1, 1)
     with torch.no_grad():
-        torch.testing.assert_close(copy(h), torch.nn.Sequential.forward(model.decoder, h),
+        torch.testing.assert_close(copy(h), model.decoder(h),
                                    rtol=1e-4, atol=1e-5)
 
 
@@ -120,7 +127,7 @@ def _encoder_step(model: VAE, y: torch.Tensor, plain: bool) -> tuple[torch.Tenso
 
     model.zero_grad()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        h = torch.nn.Sequential.forward(model.encoder, y) if plain else model.encoder(y)
+        h = model.encoder(y) if plain else encoder_forward(model.encoder, y)
     h.square().sum().backward()
     return h.detach(), [p.grad.clone() for p in model.encoder.parameters()], sum(kept)
 

@@ -17,12 +17,12 @@ MMAP_THRESHOLD_BYTES = 200 << 20
 def tune_allocator() -> bool:
     """Stop glibc from mmap-ing and trimming the large, short-lived conv buffers on every step.
 
-    Without this each big allocation is a fresh mmap with page faults; with it training runs
-    about 1.6x faster here. Only blocks of MMAP_THRESHOLD_BYTES or more (full-resolution
-    activations at 64^3, 268 MB at batch 16) stay mmap-ed: kept in the heap they fragment it,
-    and 64^3 training peaked at 3.3-3.5 GB resident instead of 2.2 GB, for about 20 % more
-    speed. One arena for all threads: a thread's own arena (the GUI trains on a worker thread)
-    still mmaps buffers that outgrow its 64 MiB heaps, with twice the page faults.
+    Without this each big allocation is a fresh mmap with page faults. Only blocks of
+    MMAP_THRESHOLD_BYTES or more (full-resolution activations at 64^3) stay mmap-ed: kept in the
+    heap they fragment it and raise the resident peak more than they speed training up
+    (benchmarks/README.md has the figures). One arena for all threads: a thread's own arena (the
+    GUI trains on a worker thread) still mmaps buffers that outgrow its 64 MiB heaps, with twice
+    the page faults.
     Call it before starting threads. Returns False where glibc is absent (then nothing changes).
     """
     name = ctypes.util.find_library("c")

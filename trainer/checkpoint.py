@@ -6,24 +6,20 @@ refused before any of its code can run. Before that, the file must be a regular 
 (`budgets.CHECKPOINT_PICKLE_BYTES` for the pickled part); the model the config names is compared
 with the weights on torch's "meta" device (no memory) before it is built.
 
-Writes are atomic: the checkpoint is serialised in memory, written to a temp file beside the
-target, fsync'ed, renamed over the target, and the folder entry is fsync'ed. A process killed
+Writes are durable atomic writes (`trainer.atomic`): the checkpoint is serialised in memory,
+written to a temp file beside the target, fsync'ed and renamed over the target. A process killed
 mid-write leaves the previous file intact plus a stale temp file, which the next write to the
-same path removes (a writer holds an advisory lock on its temp file, so only the temp files of
-dead writers are removed).
+same path removes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import io
 import json
-import os
 import pickle
 import pickletools
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -33,17 +29,13 @@ from typing import Any, BinaryIO
 import torch
 
 from trainer import budgets
+from trainer.atomic import Writer, atomic_write
 from trainer.config import TrainConfig
 from trainer.errors import CheckpointError, ShapeExplorerError
 from trainer.families import FAMILIES, family_of
 from trainer.model import VAE, CategoricalVAE
 from trainer.ppca import PPCA, PPCAReport
 from trainer.report import EpochReport
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: stale temp files are left for the user
-    fcntl = None  # type: ignore[assignment]
 
 FORMAT_NAME = "shape-latent-explorer"
 FORMAT_VERSION = 3
@@ -342,71 +334,12 @@ def export_safetensors(path: str | Path, ckpt: Checkpoint) -> Path:
     return _atomic_write(Path(path), lambda f: f.write(data))
 
 
-def _atomic_write(path: Path, write: Any) -> Path:
-    folder = path.parent if str(path.parent) else Path(".")
+def _atomic_write(path: Path, write: Writer) -> Path:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temp_files(path, folder)
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return atomic_write(path, write, durable=True)
     except OSError as exc:
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _lock(f.fileno())
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    _fsync_folder(folder)
-    return path
-
-
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name}."
-
-
-def _lock(fd: int) -> None:
-    """Mark a temp file as being written: the lock dies with the process, kill -9 included."""
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _remove_stale_temp_files(path: Path, folder: Path) -> None:
-    """Delete the temp files that killed writers left beside `path` (the unlocked ones)."""
-    if fcntl is None:
-        return
-    prefix = _temp_prefix(path)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(prefix) and name.endswith(".tmp"):
-            with contextlib.suppress(OSError):  # locked (a live writer) or already gone
-                fd = os.open(folder / name, os.O_RDONLY)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    os.unlink(folder / name)
-                finally:
-                    os.close(fd)
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _names_python_objects(path: Path) -> bool:

@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -26,11 +27,11 @@ from trainer.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
+from trainer.config import SETTINGS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
-from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
-from trainer.data.sources import load_shapes
+from trainer.data.sources import load_run_data
+from trainer.describe import describe_model
 from trainer.device import AMP_MODES, amp_dtype
 from trainer.distributed import (
     RANK_STATE_ENV,
@@ -41,7 +42,6 @@ from trainer.distributed import (
 )
 from trainer.error_line import printable
 from trainer.errors import ConfigError
-from trainer.families import family_of
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
@@ -49,19 +49,6 @@ from trainer.report import BatchProgress, EpochReport
 DEFAULT_CHECKPOINT = "runs/vae.pt"
 DEFAULT_PPCA = "runs/ppca.pt"
 
-# flag -> TrainConfig field, for the settings a flag may override
-_CONFIG_FLAGS = {
-    "data": "data", "resolution": "resolution", "latent_dim": "latent_dim",
-    "batch_size": "batch_size", "epochs": "epochs", "lr": "lr", "likelihood": "likelihood",
-    "beta": "beta", "samples": "samples", "seed": "seed", "dataset_size": "dataset_size",
-    "val_fraction": "val_fraction", "grid": "grid", "sdf_truncation": "sdf_truncation",
-    "noise": "noise", "noise_level": "noise_level", "latent": "latent",
-    "categorical_classes": "categorical_classes", "temperature": "temperature",
-    "temperature_min": "temperature_min", "temperature_decay": "temperature_decay",
-    "straight_through": "straight_through", "beta_schedule": "beta_schedule",
-    "warmup_epochs": "warmup_epochs", "beta_cycles": "beta_cycles", "free_bits": "free_bits",
-    "pose": "pose",
-}
 # the settings PPCA uses (data and latent size); `ppca` takes only these flags
 _PPCA_FLAGS = ("data", "resolution", "latent_dim", "seed", "dataset_size", "val_fraction",
                "grid", "sdf_truncation")
@@ -70,38 +57,10 @@ _PPCA_FLAGS = ("data", "resolution", "latent_dim", "seed", "dataset_size", "val_
 def add_commands(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a VAE headless",
                            description="Train a VAE; settings come from defaults, then --config, "
-                                       "then flags.")
+                                       "then flags. With --resume only --epochs may be given "
+                                       "(the run is extended to it).")
     train.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
-    _add_data_arguments(train, "latent dimensions Q (categorical: number of variables K)")
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--epochs", type=int, help="total epochs (with --resume: extend to this)")
-    train.add_argument("--lr", type=float, help="Adam learning rate")
-    train.add_argument("--likelihood", choices=("bernoulli", "gaussian"))
-    train.add_argument("--beta", type=float, help="KL weight")
-    train.add_argument("--samples", type=int, help="Monte-Carlo samples L per shape")
-    family = train.add_argument_group(
-        "model family (denoising, discrete latents, KL schedule, pose)")
-    family.add_argument("--noise", choices=NOISE_MODELS,
-                        help="denoising VAE: corrupt training inputs (default none)")
-    family.add_argument("--noise-level", type=float,
-                        help="flip / dropout probability, or Gaussian standard deviation")
-    family.add_argument("--latent", choices=LATENTS,
-                        help="categorical: --latent-dim variables of --categorical-classes "
-                             "classes (Gumbel-softmax)")
-    family.add_argument("--categorical-classes", type=int, help="classes C per variable")
-    family.add_argument("--temperature", type=float, help="initial Gumbel-softmax temperature")
-    family.add_argument("--temperature-min", type=float, help="temperature floor")
-    family.add_argument("--temperature-decay", type=float,
-                        help="anneal rate r: max(min, T0 exp(-r step))")
-    family.add_argument("--straight-through", action=argparse.BooleanOptionalAction,
-                        default=None, help="decode hard one-hot samples, soft gradients")
-    family.add_argument("--beta-schedule", choices=BETA_SCHEDULES, help="KL weight schedule")
-    family.add_argument("--warmup-epochs", type=int, help="linear schedule: epochs to reach beta")
-    family.add_argument("--beta-cycles", type=int, help="cyclical schedule: number of cycles")
-    family.add_argument("--free-bits", type=float, help="free bits lambda per dimension (nats)")
-    family.add_argument("--pose", choices=POSES,
-                        help="9 latent dimensions hold each shape's pose from its moments "
-                             "(moments), not (none), or where they apply (auto, default)")
+    add_setting_flags(train, SETTINGS)
     train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
@@ -121,7 +80,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ppca.add_argument("--config", type=Path, help="TOML or JSON file of TrainConfig settings")
     ppca.add_argument("--compare", type=Path, metavar="CHECKPOINT",
                       help="use this VAE run's data and latent size and print its scores too")
-    _add_data_arguments(ppca, "latent dimensions Q")
+    add_setting_flags(ppca, _PPCA_FLAGS)
     ppca.add_argument("--out", type=Path, default=Path(DEFAULT_PPCA),
                       help=f"the PPCA model file (default {DEFAULT_PPCA})")
     ppca.set_defaults(func=cmd_ppca)
@@ -141,22 +100,38 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     clear.set_defaults(func=cmd_cache_clear)
 
 
-def _add_data_arguments(parser: argparse.ArgumentParser, latent_help: str) -> None:
-    """The data and latent-size flags `train` and `ppca` share."""
-    parser.add_argument("--data", help="'builtin' (procedural solids) or a folder of shapes")
-    parser.add_argument("--resolution", type=int, help="voxels per axis: 16, 32 or 64")
-    parser.add_argument("--latent-dim", type=int, help=latent_help)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--dataset-size", type=int, help="number of procedural shapes")
-    parser.add_argument("--val-fraction", type=float)
-    _add_grid_arguments(parser)
+def add_setting_flags(parser: argparse.ArgumentParser, names: Iterable[str]) -> None:
+    """A flag per named TrainConfig setting, made from its metadata (trainer.config.SETTINGS).
+
+    The flags only convert text to the setting's type; TrainConfig validates the values.
+    """
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for name in names:
+        setting = SETTINGS[name]
+        target: argparse._ActionsContainer = parser
+        if setting.group:
+            if setting.group not in groups:
+                groups[setting.group] = parser.add_argument_group(setting.group)
+            target = groups[setting.group]
+        help = setting.describe().replace("%", "%%")
+        if isinstance(setting.default, bool):
+            target.add_argument(setting.flag, action=argparse.BooleanOptionalAction,
+                                default=None, help=help)
+        elif isinstance(setting.default, tuple):
+            target.add_argument(setting.flag, type=_integers, metavar="N,N,...", help=help)
+        else:
+            metavar = "{" + ",".join(map(str, setting.choices)) + "}" if setting.choices else None
+            target.add_argument(setting.flag, type=type(setting.default), metavar=metavar,
+                                help=help)
 
 
-def _add_grid_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--grid", choices=GRIDS,
-                        help="occupancy, or truncated signed distances (needs --likelihood "
-                             "gaussian)")
-    parser.add_argument("--sdf-truncation", type=float, help="signed-distance clip in voxels")
+def _integers(text: str) -> tuple[int, ...]:
+    """'16,32,64,128' -> (16, 32, 64, 128)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas, got {text!r}") from None
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
@@ -166,7 +141,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, Checkpoint | None]:
     """The run's config (and checkpoint when resuming) from defaults, --config and flags."""
-    flags = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items()}
+    flags = {name: getattr(args, name) for name in SETTINGS}
     if args.resume is not None:
         ckpt = load_checkpoint(args.resume)
         _check_data_confirmed(ckpt.config, flags["data"])
@@ -286,11 +261,11 @@ def cmd_ppca(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     model, report = fit_and_evaluate(config, train, val)
     print(f"{'model':28} {'val IoU':>8} {'val Hamming':>12}")
-    print(f"{'PPCA (Q=' + str(config.latent_dim) + ')':28} {report.val_iou:8.3f} "
+    print(f"{describe_model(config, 'ppca')[0]:28} {report.val_iou:8.3f} "
           f"{report.val_hamming:12.4f}")
     if compare is not None and compare.history:
         last = compare.history[-1]
-        name = f"{_describe_model(compare.config)} (epoch {last.epoch})"
+        name = f"{describe_model(compare.config)[0]} (epoch {last.epoch})"
         print(f"{name:28} {last.val_iou:8.3f} {last.val_hamming:12.4f}")
     print(format_ppca(report))
     save_checkpoint(args.out, Checkpoint(
@@ -303,18 +278,18 @@ def cmd_ppca(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     path = printable(str(args.checkpoint))
-    classes = printable(", ".join(ckpt.class_names), 2000)
+    classes = f"{len(ckpt.class_names)} classes ({printable(', '.join(ckpt.class_names), 2000)})"
     if ckpt.kind == "ppca" and ckpt.ppca is not None:
-        print(f"PPCA model {path}: Q = {ckpt.config.latent_dim}, "
-              f"{len(ckpt.class_names)} classes ({classes})")
+        print(f"PPCA model {path}, {classes}:")
+        _print_lines(describe_model(ckpt.config, ckpt.kind, ckpt.ppca))
         print("config (data and latent size):")
         for key in _PPCA_FLAGS:
             print(f"  {key:14} {getattr(ckpt.config, key)}")
         print("fit:")
         print("  " + format_ppca(ckpt.ppca))
         return 0
-    print(f"checkpoint {path}: {_describe_model(ckpt.config)}, epoch {ckpt.epoch}, "
-          f"{len(ckpt.class_names)} classes ({classes})")
+    print(f"checkpoint {path}, epoch {ckpt.epoch}, {classes}:")
+    _print_lines(describe_model(ckpt.config, ckpt.kind))
     print("config:")
     for key, value in ckpt.config.to_dict().items():
         print(f"  {key:14} {printable(str(value))}")
@@ -322,6 +297,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         print("last report:")
         print("  " + format_report(ckpt.history[-1]))
     return 0
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(f"  {line}")
 
 
 def cmd_export_weights(args: argparse.Namespace) -> int:
@@ -356,11 +336,6 @@ def format_ppca(r: PPCAReport) -> str:
             f"shapes, fitted in {r.fit_s:.1f} s)")
 
 
-def _describe_model(config: TrainConfig) -> str:
-    """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)', 'discrete VAE (16 x 8)'."""
-    return family_of(config).short_name()
-
-
 def _describe_data(config: TrainConfig) -> str:
     if config.is_builtin_data:
         grids = " as signed distances" if config.grid == "sdf" else ""
@@ -370,16 +345,14 @@ def _describe_data(config: TrainConfig) -> str:
 
 def _load_data(config: TrainConfig, out: TextIO) -> ShapeSet:
     """The run's shapes; a folder import shows progress and prints its report."""
-    if config.is_builtin_data:
-        return load_shapes(config)
     bar = _ImportBar(out)
     try:
-        shapes, report = load_folder_with_report(config.data, config.resolution,
-                                                 progress=bar.update)
+        data = load_run_data(config, progress=bar.update)
     finally:
         bar.close()
-    print(report.summary(), file=out, flush=True)
-    return shapes
+    if data.report is not None:
+        print(data.report.summary(), file=out, flush=True)
+    return data.shapes
 
 
 def _on_report(report: EpochReport, bar: _ProgressBar, metrics: Path | None) -> None:

@@ -25,142 +25,145 @@ BUILTIN_DATA = "builtin"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Every setting of a run. Invalid values raise ConfigError with a message for a person."""
+class Range:
+    """The allowed values of a number setting: ``low`` to ``high``, each end open or closed."""
 
-    data: str = field(default=BUILTIN_DATA, metadata={"help": "'builtin' or a folder of shapes"})
-    resolution: int = field(default=32, metadata={"help": "voxel grid size per axis (16, 32, 64)"})
-    latent_dim: int = field(default=16, metadata={
-        "help": "number of latent dimensions Q (categorical: number of variables K)"})
-    channels: tuple[int, ...] = field(
-        default=(16, 32, 64, 128), metadata={"help": "channels of the 4 encoder stages"}
-    )
-    # Defaults: a run of the built-in data at 32^3 fits 20 minutes on 2 CPU cores (20 epochs of
-    # batch 8 with pose dimensions; batch 8 learned more per epoch than 16 in every comparison).
-    batch_size: int = field(default=8, metadata={"help": "shapes per optimisation step"})
-    epochs: int = field(default=20, metadata={"help": "passes over the training set"})
-    lr: float = field(default=2e-3, metadata={"help": "Adam learning rate (peak)"})
-    lr_schedule: str = field(default="cosine", metadata={"help": "'cosine' decay or 'constant'"})
-    likelihood: str = field(
-        default="bernoulli", metadata={"help": "'bernoulli' (occupancy) or 'gaussian' (SSE)"}
-    )
-    samples: int = field(default=1, metadata={"help": "Monte-Carlo samples L per shape"})
-    beta: float = field(default=1.0, metadata={"help": "weight of the KL term"})
-    seed: int = field(default=0, metadata={"help": "seed for data, initialisation and noise"})
-    val_fraction: float = field(default=0.1, metadata={"help": "share of shapes held out"})
-    dataset_size: int = field(
-        default=4000, metadata={"help": "number of procedural shapes (built-in data only)"}
-    )
-    grid: str = field(default="occupancy", metadata={
-        "help": "'occupancy' grids or truncated signed distances 'sdf' (built-in data, "
-                "gaussian likelihood; negative inside, meshed at 0)"})
-    sdf_truncation: float = field(default=3.0, metadata={
-        "help": "signed distances are clipped at this many voxels and divided by it"})
-    noise: str = field(default="none", metadata={
-        "help": "denoising VAE input corruption: 'none', 'flip' (Bernoulli flips), 'dropout' "
-                "(occupied voxels cleared) or 'gaussian'"})
-    noise_level: float = field(default=0.1, metadata={
-        "help": "corruption probability p (flip, dropout) or standard deviation (gaussian)"})
-    latent: str = field(default="gaussian", metadata={
-        "help": "'gaussian' codes, or 'categorical': latent_dim variables of "
-                "categorical_classes classes each (Gumbel-softmax)"})
-    categorical_classes: int = field(default=8, metadata={
-        "help": "classes C of each categorical latent variable"})
-    temperature: float = field(default=1.0, metadata={
-        "help": "Gumbel-softmax temperature at the first step"})
-    temperature_min: float = field(default=0.5, metadata={
-        "help": "the temperature never anneals below this"})
-    temperature_decay: float = field(default=5e-4, metadata={
-        "help": "anneal rate r per step: max(min, temperature * exp(-r * step))"})
-    straight_through: bool = field(default=False, metadata={
-        "help": "categorical: decode hard one-hot samples, pass soft gradients"})
-    beta_schedule: str = field(default="constant", metadata={
-        "help": "KL weight over training: 'constant', 'linear' warm-up or 'cyclical'"})
-    warmup_epochs: int = field(default=10, metadata={
-        "help": "epochs of the linear warm-up from 0 to beta"})
-    beta_cycles: int = field(default=4, metadata={
-        "help": "cyclical schedule: cycles over the run (rise over half a cycle, then hold)"})
-    free_bits: float = field(default=0.0, metadata={
-        "help": "nats per latent dimension below which the batch-mean KL is not penalised"})
-    pose: str = field(default="auto", metadata={
-        "help": "'moments': 9 of the latent dimensions carry each shape's orientation and "
-                "position, taken from its second moments, and the network encodes and draws "
-                "shapes in their own frame (Gaussian latents, latent_dim >= 10); 'none'; "
-                "'auto': moments where they apply, else none"})
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+    text: str = ""
+    """How a person reads the range, when not as ``low..high`` or an interval."""
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def describe(self, integer: bool) -> str:
+        """What a value must be, e.g. '1..1024' (whole numbers), 'in (0, 1]', 'strictly between
+        0 and 1'."""
+        if self.text:
+            return self.text
+        if integer:
+            return f"{self.low}..{self.high}"
+        if self.open_low and self.open_high:
+            return f"strictly between {self.low:g} and {self.high:g}"
+        return (f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.open_high else ']'}")
+
+
+def _setting(default: Any, help: str, *, choices: tuple[Any, ...] = (),
+             range: Range | None = None, group: str = "") -> Any:
+    """A TrainConfig field with what flags, forms and validation need to know about it."""
+    return field(default=default, metadata={"help": help, "choices": choices, "range": range,
+                                            "group": group})
+
+
+_FAMILY = "model family (denoising, discrete latents, KL schedule, pose)"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a run. Invalid values raise ConfigError with a message for a person.
+
+    Each field's metadata (help, choices, range) is the one description of the setting: the
+    `train` flags, the form's tooltips and the validation below are made from it.
+    """
+
+    data: str = _setting(BUILTIN_DATA, "'builtin' (procedural solids) or a folder of shapes")
+    resolution: int = _setting(32, "voxel grid size per axis", choices=RESOLUTIONS)
+    latent_dim: int = _setting(16, "number of latent dimensions Q (categorical: number of "
+                                   "variables K)", range=Range(1, 1024))
+    channels: tuple[int, ...] = _setting((16, 32, 64, 128), "channels of the 4 encoder stages "
+                                         "(the decoder mirrors them), 1..1024 each")
+    # The defaults make a run of the built-in data at 32^3 short on 2 CPU cores (the figures
+    # behind batch 8 and 20 epochs: benchmarks/README.md).
+    batch_size: int = _setting(8, "shapes per optimisation step", range=Range(2, 4096))
+    epochs: int = _setting(20, "passes over the training set", range=Range(1, 100_000))
+    lr: float = _setting(2e-3, "Adam learning rate (peak)", range=Range(0, 1, open_low=True))
+    lr_schedule: str = _setting("cosine", "learning rate over the run: 'cosine' decay or "
+                                          "'constant'", choices=LR_SCHEDULES)
+    likelihood: str = _setting("bernoulli", "'bernoulli' (occupancy) or 'gaussian' (SSE)",
+                               choices=LIKELIHOODS)
+    samples: int = _setting(1, "Monte-Carlo samples L per shape", range=Range(1, 64))
+    beta: float = _setting(1.0, "weight of the KL term", range=Range(0, 1000))
+    seed: int = _setting(0, "seed for data, initialisation and noise",
+                         range=Range(0, 2**63 - 1, text="0 or more"))
+    val_fraction: float = _setting(0.1, "share of shapes held out for validation",
+                                   range=Range(0, 1, open_low=True, open_high=True))
+    dataset_size: int = _setting(4000, "number of procedural shapes (built-in data only)",
+                                 range=Range(2, 1_000_000))
+    grid: str = _setting("occupancy", "'occupancy' grids or truncated signed distances 'sdf' "
+                         "(built-in data, gaussian likelihood; negative inside, meshed at 0)",
+                         choices=GRIDS)
+    sdf_truncation: float = _setting(3.0, "signed distances are clipped at this many voxels and "
+                                     "divided by it", range=Range(1, 16))
+    noise: str = _setting("none", "denoising VAE input corruption: 'none', 'flip' (Bernoulli "
+                          "flips), 'dropout' (occupied voxels cleared) or 'gaussian'",
+                          choices=NOISE_MODELS, group=_FAMILY)
+    noise_level: float = _setting(0.1, "corruption probability p (flip, dropout) or standard "
+                                  "deviation (gaussian)",
+                                  range=Range(0, 1, open_low=True, open_high=True), group=_FAMILY)
+    latent: str = _setting("gaussian", "'gaussian' codes, or 'categorical': latent_dim "
+                           "variables of categorical_classes classes each (Gumbel-softmax)",
+                           choices=LATENTS, group=_FAMILY)
+    categorical_classes: int = _setting(8, "classes C of each categorical latent variable",
+                                        range=Range(2, 256), group=_FAMILY)
+    temperature: float = _setting(1.0, "Gumbel-softmax temperature at the first step",
+                                  range=Range(0, 100, open_low=True), group=_FAMILY)
+    temperature_min: float = _setting(0.5, "the temperature never anneals below this (at most "
+                                      "temperature)", range=Range(0, 100, open_low=True),
+                                      group=_FAMILY)
+    temperature_decay: float = _setting(5e-4, "anneal rate r per step: max(min, temperature * "
+                                        "exp(-r * step))", range=Range(0, 1), group=_FAMILY)
+    straight_through: bool = _setting(False, "categorical: decode hard one-hot samples, pass "
+                                      "soft gradients", group=_FAMILY)
+    beta_schedule: str = _setting("constant", "KL weight over training: 'constant', 'linear' "
+                                  "warm-up or 'cyclical'", choices=BETA_SCHEDULES, group=_FAMILY)
+    warmup_epochs: int = _setting(10, "epochs of the linear warm-up from 0 to beta",
+                                  range=Range(1, 100_000), group=_FAMILY)
+    beta_cycles: int = _setting(4, "cyclical schedule: cycles over the run (rise over half a "
+                                "cycle, then hold)", range=Range(1, 10_000), group=_FAMILY)
+    free_bits: float = _setting(0.0, "nats per latent dimension below which the batch-mean KL "
+                                "is not penalised", range=Range(0, 100), group=_FAMILY)
+    pose: str = _setting("auto", "'moments': 9 of the latent dimensions carry each shape's "
+                         "orientation and position, taken from its second moments, and the "
+                         "network encodes and draws shapes in their own frame (Gaussian latents, "
+                         "latent_dim >= 10); 'none'; 'auto': moments where they apply, else none",
+                         choices=POSES, group=_FAMILY)
 
     def __post_init__(self) -> None:
         _check_types(self)
-        _require(self.resolution in RESOLUTIONS, f"resolution must be one of {RESOLUTIONS}, "
-                 f"got {self.resolution}")
-        _require(1 <= self.latent_dim <= 1024, f"latent_dim must be 1..1024, got {self.latent_dim}")
+        for setting in SETTINGS.values():
+            setting.check(getattr(self, setting.name))
         _require(len(self.channels) == 4 and all(1 <= c <= 1024 for c in self.channels),
                  f"channels must be 4 values in 1..1024, got {list(self.channels)}")
-        _require(2 <= self.batch_size <= 4096, f"batch_size must be 2..4096, got {self.batch_size}")
-        _require(1 <= self.epochs <= 100_000, f"epochs must be 1..100000, got {self.epochs}")
-        _require(math.isfinite(self.lr) and 0 < self.lr <= 1,
-                 f"lr must be in (0, 1], got {self.lr}")
-        _require(self.lr_schedule in LR_SCHEDULES,
-                 f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        _require(self.likelihood in LIKELIHOODS,
-                 f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        _require(1 <= self.samples <= 64, f"samples (L) must be 1..64, got {self.samples}")
-        _require(math.isfinite(self.beta) and 0 <= self.beta <= 1000,
-                 f"beta must be in [0, 1000], got {self.beta}")
-        _require(0 <= self.seed < 2**63, f"seed must be a non-negative integer, got {self.seed}")
-        _require(0 < self.val_fraction < 1,
-                 f"val_fraction must be strictly between 0 and 1, got {self.val_fraction}")
-        _require(2 <= self.dataset_size <= 1_000_000,
-                 f"dataset_size must be 2..1000000, got {self.dataset_size}")
         _require(bool(self.data.strip()), "data must be 'builtin' or a folder path")
         if self.is_builtin_data:
             budgets.check_dataset(self.dataset_size, self.resolution,
                                   2 if self.grid == "sdf" else 1, ConfigError)
-        self._check_model_family()
+        self._check_combinations()
 
-    def _check_model_family(self) -> None:
-        """The model-family settings: grids, input noise, latents and KL schedules."""
-        _require(self.grid in GRIDS, f"grid must be one of {GRIDS}, got {self.grid!r}")
+    def _check_combinations(self) -> None:
+        """The settings that depend on one another: grids, input noise, latents and pose."""
         if self.grid == "sdf":
             _require(self.likelihood == "gaussian",
                      "grid 'sdf' needs likelihood 'gaussian' (signed distances are not "
                      "probabilities)")
             _require(self.is_builtin_data, "grid 'sdf' is available for the built-in data only")
-        _require(math.isfinite(self.sdf_truncation) and 1 <= self.sdf_truncation <= 16,
-                 f"sdf_truncation must be 1..16 voxels, got {self.sdf_truncation}")
-        _require(self.noise in NOISE_MODELS,
-                 f"noise must be one of {NOISE_MODELS}, got {self.noise!r}")
-        _require(math.isfinite(self.noise_level) and 0 < self.noise_level < 1,
-                 f"noise_level must be strictly between 0 and 1, got {self.noise_level}")
         _require(not (self.grid == "sdf" and self.noise in ("flip", "dropout")),
                  f"noise {self.noise!r} needs occupancy grids; use 'gaussian' for 'sdf' grids")
-        _require(self.latent in LATENTS,
-                 f"latent must be one of {LATENTS}, got {self.latent!r}")
-        _require(2 <= self.categorical_classes <= 256,
-                 f"categorical_classes must be 2..256, got {self.categorical_classes}")
         _require(self.code_dim <= 4096, f"latent_dim x categorical_classes must be at most "
                  f"4096, got {self.latent_dim} x {self.categorical_classes}")
-        _require(math.isfinite(self.temperature) and 0 < self.temperature <= 100,
-                 f"temperature must be in (0, 100], got {self.temperature}")
-        _require(math.isfinite(self.temperature_min)
-                 and 0 < self.temperature_min <= self.temperature,
+        _require(self.temperature_min <= self.temperature,
                  f"temperature_min must be in (0, temperature], got {self.temperature_min}")
-        _require(math.isfinite(self.temperature_decay) and 0 <= self.temperature_decay <= 1,
-                 f"temperature_decay must be in [0, 1], got {self.temperature_decay}")
-        _require(self.pose in POSES, f"pose must be one of {POSES}, got {self.pose!r}")
         if self.pose == "moments":
             _require(self.latent != "categorical", "pose 'moments' needs Gaussian latents; "
                      "use pose 'none' with categorical latents")
             _require(self.latent_dim >= 10, f"pose 'moments' keeps the pose in 9 latent "
                      f"dimensions, so latent_dim must be at least 10 (got {self.latent_dim}); "
                      "use pose 'none' for fewer")
-        _require(self.beta_schedule in BETA_SCHEDULES,
-                 f"beta_schedule must be one of {BETA_SCHEDULES}, got {self.beta_schedule!r}")
-        _require(1 <= self.warmup_epochs <= 100_000,
-                 f"warmup_epochs must be 1..100000, got {self.warmup_epochs}")
-        _require(1 <= self.beta_cycles <= 10_000,
-                 f"beta_cycles must be 1..10000, got {self.beta_cycles}")
-        _require(math.isfinite(self.free_bits) and 0 <= self.free_bits <= 100,
-                 f"free_bits must be in [0, 100] nats, got {self.free_bits}")
 
     @property
     def is_builtin_data(self) -> bool:
@@ -227,6 +230,58 @@ class TrainConfig:
         """A copy with the given settings replaced; None values are ignored."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return TrainConfig.from_dict({**self.to_dict(), **given})
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One TrainConfig field as flags and forms see it."""
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple[Any, ...]
+    range: Range | None
+    group: str
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag, e.g. '--latent-dim'."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def allowed(self) -> str:
+        """The values it takes, for a person: '16, 32, 64', '1..1024', 'in (0, 1]' or ''."""
+        if self.choices:
+            return ", ".join(map(str, self.choices))
+        if self.range is not None:
+            return self.range.describe(isinstance(self.default, int))
+        return ""
+
+    def describe(self) -> str:
+        """Help, range and default in one line (flag help, form tooltips); choices are left to
+        the flag's metavar or the form's list."""
+        default = (",".join(map(str, self.default)) if isinstance(self.default, tuple)
+                   else self.default)
+        allowed = f"; {self.allowed}" if self.range is not None else ""
+        return f"{self.help}{allowed}; default {default}"
+
+    def check(self, value: Any) -> None:
+        """Raise ConfigError unless ``value`` is one of the choices or lies in the range."""
+        if self.choices:
+            _require(value in self.choices,
+                     f"{self.name} must be one of {self.choices}, got {value!r}")
+        if self.range is not None:
+            finite = isinstance(value, int) or math.isfinite(value)
+            _require(finite and value in self.range,
+                     f"{self.name} must be {self.allowed}, got {value}")
+
+
+SETTINGS: dict[str, Setting] = {
+    f.name: Setting(f.name, f.default, f.metadata["help"], f.metadata["choices"],
+                    f.metadata["range"], f.metadata["group"])
+    for f in dataclasses.fields(TrainConfig)
+}
+"""Every TrainConfig setting by name, in declaration order."""
 
 
 def _require(condition: bool, message: str) -> None:

@@ -203,9 +203,9 @@ class LatentFamily:
         return ("",) * self.units
 
     # --- words -----------------------------------------------------------------------------------
-    def describe(self) -> str:
-        """E.g. 'VAE, 16 Gaussian dims'."""
-        return f"VAE, {self.config.latent_dim} Gaussian dims"
+    def latents(self) -> str:
+        """The kind of latents, e.g. 'Gaussian latents (z0-z8 pose)'."""
+        return "Gaussian latents"
 
     def short_name(self) -> str:
         """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)'."""
@@ -226,8 +226,8 @@ class PoseFamily(LatentFamily):
     def unit_names(self) -> tuple[str, ...]:
         return POSE_NAMES + ("",) * (self.units - POSE_DIMS)
 
-    def describe(self) -> str:
-        return (f"VAE, {self.config.latent_dim} Gaussian dims ({POSE_DIMS} of them the pose)")
+    def latents(self) -> str:
+        return f"Gaussian latents (z0-z{POSE_DIMS - 1} pose)"
 
 
 POSE_NAMES = ("axis 1 x", "axis 1 y", "axis 1 z", "axis 2 x", "axis 2 y", "axis 2 z",
@@ -337,9 +337,8 @@ class CategoricalFamily(LatentFamily):
         codes = np.asarray(codes, dtype=np.float64)
         return codes.reshape(*codes.shape[:-1], self.units, self.classes).argmax(axis=-1)
 
-    def describe(self) -> str:
-        return (f"VAE, {self.config.latent_dim} categorical variables x {self.classes} "
-                "classes")
+    def latents(self) -> str:
+        return "categorical latents"
 
     def short_name(self) -> str:
         denoising = "denoising " if self.config.noise != "none" else ""
@@ -355,8 +354,8 @@ class PPCAFamily(LatentFamily):
     def build_model(self) -> nn.Module:
         return PPCA.from_config(self.config)
 
-    def describe(self) -> str:
-        return f"PPCA baseline, {self.config.latent_dim} dims"
+    def latents(self) -> str:
+        return "linear Gaussian latents"
 
     def short_name(self) -> str:
         return f"PPCA (Q={self.config.latent_dim})"

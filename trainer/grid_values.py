@@ -15,6 +15,8 @@ import torch
 from trainer.config import TrainConfig
 
 ACTIVATIONS = ("sigmoid", "clamp", "identity")
+OCCUPANCY_LEVEL = 0.5
+"""An occupancy grid's surface: a voxel is inside when its probability is above this."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def grid_values(config: TrainConfig, kind: str = "vae") -> GridValues:
     if config.grid == "sdf":
         return GridValues("identity", 0.0, True, (-1.0, 1.0))
     if kind == "ppca":
-        return GridValues("clamp", 0.5, False, (0.0, 1.0))
+        return GridValues("clamp", OCCUPANCY_LEVEL, False, (0.0, 1.0))
     if config.likelihood == "bernoulli":
-        return GridValues("sigmoid", 0.5, False, (0.0, 1.0))
-    return GridValues("identity", 0.5, False, (0.0, 1.0))
+        return GridValues("sigmoid", OCCUPANCY_LEVEL, False, (0.0, 1.0))
+    return GridValues("identity", OCCUPANCY_LEVEL, False, (0.0, 1.0))

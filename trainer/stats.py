@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from trainer.grid_values import OCCUPANCY_LEVEL
+
 ACTIVE_UNIT_THRESHOLD = 0.01
 ACTIVE_VARIABLE_NATS = 0.01
 """A categorical variable is active when it carries more information than this about y."""
@@ -88,7 +90,7 @@ def reconstruction_scores(prediction: torch.Tensor, target: torch.Tensor,
 
 
 def iou_and_hamming(prediction: torch.Tensor, target: torch.Tensor,
-                    threshold: float = 0.5) -> tuple[torch.Tensor, torch.Tensor]:
+                    threshold: float = OCCUPANCY_LEVEL) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-shape IoU and normalised Hamming distance of grids binarised at `threshold`.
 
     `prediction` holds probabilities (or continuous values) shaped like `target` (B, 1, D, D, D).

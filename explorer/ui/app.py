@@ -22,9 +22,8 @@ def prepare_qt() -> None:
     """Settings Qt reads when the application starts (call before creating it).
 
     A window that asks to be repainted is repainted at the next turn of the event loop; Qt's
-    default waits 5 ms per request first, which halved the time from a slider move to the 3D
-    view's new frame on screen (20 -> 10 ms median at 32^3 here). Set it in the environment to
-    choose another value.
+    default waits 5 ms per request first, which delays the 3D view's new frame after a slider
+    move. Set it in the environment to choose another value.
     """
     os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
 

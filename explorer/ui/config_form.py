@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,10 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.family_form import ModelFamilyBox
-from trainer.config import BUILTIN_DATA, LIKELIHOODS, RESOLUTIONS, TrainConfig
+from trainer.config import BUILTIN_DATA, SETTINGS, TrainConfig
 from trainer.errors import ConfigError
-
-_HELP = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
 
 # TrainConfig field -> label, for the fields typed as text (the type comes from the default)
 _TEXT_FIELDS = {
@@ -51,9 +47,9 @@ class ConfigForm(QWidget):
         self.start_folder = ""
         """Where Browse starts while the folder field is empty (set by the window)."""
         self.resolution = QComboBox()
-        self.resolution.addItems([str(r) for r in RESOLUTIONS])
+        self.resolution.addItems([str(r) for r in SETTINGS["resolution"].choices])
         self.likelihood = QComboBox()
-        self.likelihood.addItems(list(LIKELIHOODS))
+        self.likelihood.addItems(list(SETTINGS["likelihood"].choices))
         self.fields = {name: QLineEdit() for name in _TEXT_FIELDS}
         self.family = ModelFamilyBox()
         self.family.setTitle("")                # the toggle above names it
@@ -170,7 +166,7 @@ class ConfigForm(QWidget):
         self.likelihood.setEnabled(self.resolution.isEnabled() and grid != "sdf")
         self.likelihood.setToolTip("signed-distance grids use the Gaussian likelihood"
                                    if grid == "sdf" else
-                                   f"{_HELP['likelihood']} (default {TrainConfig().likelihood})")
+                                   SETTINGS["likelihood"].describe())
 
     def _enable_source_fields(self) -> None:
         editable, builtin = self.source.isEnabled(), self._builtin()
@@ -189,7 +185,7 @@ class ConfigForm(QWidget):
         tips = {self.source: "data", self.folder: "data", self.resolution: "resolution",
                 self.likelihood: "likelihood", **{w: n for n, w in self.fields.items()}}
         for widget, name in tips.items():
-            widget.setToolTip(f"{_HELP[name]} (default {getattr(TrainConfig(), name)})")
+            widget.setToolTip(SETTINGS[name].describe())
 
 
 def _parse(label: str, text: str, kind: type) -> int | float:

@@ -1,6 +1,6 @@
 """The Explore view: prior samples, latent sliders, interpolation and a live 3D mesh.
 
-All decoding, meshing and file writing runs on the decode worker (``DecodeService``); this
+All decoding, meshing and file writing runs on the Explore worker thread (``ExploreWorker``); this
 widget only turns user actions into requests and shows the results.
 """
 
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,7 +31,6 @@ from explorer import export
 from explorer.meshing import NO_SURFACE_MESSAGE
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export as ex
-from explorer.ui.decode_worker import DecodeService
 from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
 from explorer.ui.explore_sequence import (
     DATASET,
@@ -53,8 +51,10 @@ from explorer.ui.explore_tasks import (
     interpolation,
     remesh,
 )
+from explorer.ui.explore_worker import ExploreWorker
 from explorer.ui.mesh_view import MeshView
 from trainer.budgets import ERROR_CHARS
+from trainer.describe import describe_model
 from trainer.error_line import printable
 from trainer.errors import ShapeExplorerError
 
@@ -89,7 +89,7 @@ class ExploreView(QWidget):
         self._sequence_kind = ""
         self._rerun_sequence: Callable[[], None] | None = None
         self._export_ids = itertools.count(1)
-        self.service = DecodeService(self)
+        self.service = ExploreWorker(self)
         self.service.error.connect(self._on_error)
 
         self.mesh_view = MeshView()
@@ -438,22 +438,15 @@ class ExploreView(QWidget):
 
 
 def model_summary(session: ExplorerSession) -> str:
-    """One line on what kind of model is explored; PPCA adds its validation scores."""
-    text = f"{session.family.describe()}, {'SDF' if session.signed_distance else 'occupancy'}"
-    if session.ppca is not None:
-        text += (f" · val IoU {session.ppca.val_iou:.3f}, "
-                 f"Hamming {session.ppca.val_hamming:.4f}")
-    return text
+    """What kind of model is explored (``trainer.describe``), on one line."""
+    return " · ".join(describe_model(session.config, session.kind, session.ppca))
 
 
 def _save_image(image: QImage, path: Path) -> list[Path]:
-    """Write ``image`` as a PNG next to ``path``, then rename it into place: a reader never sees
-    a half-written file and a failed write leaves an existing file as it was."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if not image.save(str(temp), "PNG"):
-            raise ShapeExplorerError(f"Cannot write the screenshot {path}")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return [path]
+    """Write ``image`` as a PNG file, atomically (``explorer.export.export_bytes``)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ShapeExplorerError(f"Cannot write the screenshot {path}")
+    return [export.export_bytes(data.data(), path)]

@@ -10,7 +10,6 @@ first bad one.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -24,13 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
+from trainer.config import NOISE_MODELS, POSES, SETTINGS, TrainConfig
 from trainer.errors import ConfigError
 
-_HELP = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(TrainConfig)}
-_COMBOS = {"grid": ("Grid", GRIDS), "noise": ("Input noise", NOISE_MODELS),
-           "latent": ("Latent", LATENTS), "pose": ("Pose", POSES),
-           "beta_schedule": ("β schedule", BETA_SCHEDULES)}
+_COMBOS = {"grid": "Grid", "noise": "Input noise", "latent": "Latent", "pose": "Pose",
+           "beta_schedule": "β schedule"}
 _TEXT = {"sdf_truncation": "SDF truncation (voxels)", "noise_level": "Noise level p",
          "categorical_classes": "Classes C", "temperature": "Temperature τ₀",
          "temperature_min": "Minimum τ", "temperature_decay": "τ decay per step",
@@ -49,8 +46,8 @@ class ModelFamilyBox(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Model family", parent)
         self.combos = {name: QComboBox() for name in _COMBOS}
-        for name, (_, items) in _COMBOS.items():
-            self.combos[name].addItems(list(items))
+        for name in _COMBOS:
+            self.combos[name].addItems(list(SETTINGS[name].choices))
         self.fields = {name: QLineEdit() for name in _TEXT}
         self.straight_through = QCheckBox("Straight-through")
         layout = QFormLayout(self)
@@ -62,12 +59,12 @@ class ModelFamilyBox(QGroupBox):
             if name == "straight_through":
                 layout.addRow("", self.straight_through)
             elif name in _COMBOS:
-                layout.addRow(_COMBOS[name][0], self.combos[name])
+                layout.addRow(_COMBOS[name], self.combos[name])
             else:
                 layout.addRow(_TEXT[name], self.fields[name])
         for name, widget in (*self.combos.items(), *self.fields.items(),
                              ("straight_through", self.straight_through)):
-            widget.setToolTip(f"{_HELP[name]} (default {getattr(TrainConfig(), name)})")
+            widget.setToolTip(SETTINGS[name].describe())
         for combo in self.combos.values():
             combo.currentIndexChanged.connect(self._on_choice)
         for field in self.fields.values():

@@ -3,9 +3,8 @@
 The view is pyqtgraph's GL view in its own native window (a QOpenGLWindow in a window
 container), not a QOpenGLWidget: with a QOpenGLWidget anywhere in a window Qt composes the
 whole window through OpenGL, so every repaint of every widget (a slider handle, a label) costs
-a full-window GL frame: 14-19 ms per slider move under software GL. As a window, slider to new
-frame on screen takes 10.6 ms median at 32^3 (was 24) and the event loop's p99 stall while
-training and dragging 19.5 ms (was 42-46): benchmarks/README.md.
+a full-window GL frame. As a window, a slider move repaints only the 3D view (figures in
+benchmarks/README.md).
 """
 
 from __future__ import annotations

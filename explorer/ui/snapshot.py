@@ -13,10 +13,8 @@ import numpy as np
 
 from explorer.session import ExplorerSession
 from trainer.checkpoint import Checkpoint, load_checkpoint
-from trainer.config import TrainConfig
-from trainer.data.folder import load_folder_with_report
 from trainer.data.shapeset import ShapeSet
-from trainer.data.sources import load_shapes
+from trainer.data.sources import load_run_data
 from trainer.errors import ShapeExplorerError
 
 RECONSTRUCTIONS = 6
@@ -62,20 +60,11 @@ def load_snapshot(path: str | Path) -> RunSnapshot:
     """Load a checkpoint and regenerate its data set (none when the data is gone)."""
     ckpt = load_checkpoint(path)
     try:
-        shapes, names = load_data(ckpt.config)
-        _, val = shapes.split(ckpt.config.val_fraction, ckpt.config.seed)
+        data = load_run_data(ckpt.config)
+        _, val = data.shapes.split(ckpt.config.val_fraction, ckpt.config.seed)
     except (ShapeExplorerError, OSError):
         return take_snapshot(ckpt, None)
-    return take_snapshot(ckpt, val, shapes, names)
-
-
-def load_data(config: TrainConfig) -> tuple[ShapeSet, tuple[str, ...]]:
-    """A run's data set, and a name per shape: file paths for a folder, none for the built-in
-    solids."""
-    if config.is_builtin_data:
-        return load_shapes(config), ()
-    shapes, report = load_folder_with_report(config.data, config.resolution)
-    return shapes, report.files
+    return take_snapshot(ckpt, val, data.shapes, data.names)
 
 
 def depth_images(grids: np.ndarray, level: float = 0.5, inside_low: bool = False

@@ -21,9 +21,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from explorer.ui.background import error_message
 from explorer.ui.snapshot import take_snapshot
 from trainer.config import TrainConfig
-from trainer.data.folder import ImportCancelled, load_folder_with_report
+from trainer.data.folder import ImportCancelled
 from trainer.data.shapeset import ShapeSet
-from trainer.data.sources import load_shapes
+from trainer.data.sources import load_run_data
 from trainer.loop import Trainer
 from trainer.report import BatchProgress, EpochReport
 from trainer.thread_priority import lower_current_thread_priority
@@ -106,16 +106,14 @@ class TrainingWorker(QObject):
         cfg = self.config
         if cfg.is_builtin_data:
             self.status.emit(f"Generating {cfg.dataset_size} solids at {cfg.resolution}^3 ...")
-            return load_shapes(cfg)
         try:
-            shapes, report = load_folder_with_report(cfg.data, cfg.resolution,
-                                                     progress=self._on_import,
-                                                     cancel=self._stop.is_set)
+            data = load_run_data(cfg, progress=self._on_import, cancel=self._stop.is_set)
         except ImportCancelled:
             return None
-        self._names = report.files
-        self.imported.emit(report)
-        return shapes
+        self._names = data.names
+        if data.report is not None:
+            self.imported.emit(data.report)
+        return data.shapes
 
     def _on_import(self, done: int, total: int, name: str) -> None:
         if self._due(done == total, IMPORT_PROGRESS_INTERVAL_S):

@@ -23,6 +23,7 @@ from explorer.cli import build_parser, main
 from trainer import cli as trainer_cli
 from trainer.checkpoint import save_checkpoint
 from trainer.config import TrainConfig
+from trainer.data import sources
 from trainer.data.procedural import make_procedural
 from trainer.loop import Trainer
 
@@ -115,7 +116,7 @@ def train_argv(draw, files: dict[str, Path]) -> list[str]:
 @pytest.fixture
 def no_training(monkeypatch, tmp_path) -> type[Recorder]:
     monkeypatch.setattr(trainer_cli, "Trainer", Recorder)
-    monkeypatch.setattr(trainer_cli, "load_shapes",
+    monkeypatch.setattr(sources, "load_shapes",
                         lambda config: make_procedural(12, config.resolution, 1))
     monkeypatch.chdir(tmp_path)   # the default checkpoint path is relative
     Recorder.configs = []

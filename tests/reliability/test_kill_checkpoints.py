@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from trainer import checkpoint as checkpoint_module
+from trainer import atomic
 from trainer.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.model import VAE
@@ -47,7 +47,7 @@ def _save_then_hang(path: Path, ready_fd: int) -> None:
         os.write(ready_fd, b"x")
         time.sleep(600)   # until killed
 
-    checkpoint_module.os.fsync = hang   # the child's own copy of the module
+    atomic.os.fsync = hang   # the child's own copy of the module
     save_checkpoint(path, _ckpt(2))
 
 

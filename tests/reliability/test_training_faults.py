@@ -10,15 +10,13 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 from explorer.cli import main
-from trainer import checkpoint as checkpoint_module
-from trainer import families
+from trainer import atomic, families
 from trainer import loop as loop_module
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
@@ -174,16 +172,16 @@ def _full_disk(monkeypatch: pytest.MonkeyPatch, fault: Fault | None = None) -> N
     """Temp files whose writes fail as on a full disk: their data goes to /dev/full."""
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
-    mkstemp = tempfile.mkstemp
+    open_temp = atomic.open_temp
 
-    def full_mkstemp(*args, **kwargs):
-        fd, name = mkstemp(*args, **kwargs)
+    def full_open_temp(path: Path) -> tuple[int, Path]:
+        fd, name = open_temp(path)
         if fault is None or fault.on:
             os.close(fd)
             fd = os.open("/dev/full", os.O_WRONLY)
         return fd, name
 
-    monkeypatch.setattr(checkpoint_module.tempfile, "mkstemp", full_mkstemp)
+    monkeypatch.setattr(atomic, "open_temp", full_open_temp)
 
 
 def test_a_full_disk_leaves_the_previous_checkpoint(split, tmp_path, monkeypatch) -> None:
@@ -207,7 +205,7 @@ def test_a_full_disk_at_fsync_leaves_the_previous_checkpoint(split, tmp_path,
     def no_space(_fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoint_module.os, "fsync", no_space)
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
     with pytest.raises(CheckpointError, match="No space left on device"):
         save_checkpoint(path, trainer.checkpoint())
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.pt"]

@@ -1,4 +1,4 @@
-"""The decode worker: newest request per channel wins, stale results are dropped."""
+"""The Explore worker: newest request per channel wins, stale results are dropped."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from explorer.ui.decode_worker import DecodeService
+from explorer.ui.explore_worker import ExploreWorker
 
 
 class Recorder:
@@ -25,12 +25,12 @@ class Recorder:
 
 @pytest.fixture
 def service(qtbot):
-    service = DecodeService()
+    service = ExploreWorker()
     yield service
     service.shutdown()
 
 
-def block_worker(service: DecodeService, channel: str = "block") -> threading.Event:
+def block_worker(service: ExploreWorker, channel: str = "block") -> threading.Event:
     """Occupy the worker until the returned event is set."""
     started, release = threading.Event(), threading.Event()
 

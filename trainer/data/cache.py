@@ -11,21 +11,21 @@ fail are not cached: they are read again on the next import (and import once fix
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from trainer.atomic import atomic_write
 from trainer.data.voxelize import METHOD_VERSION
 from trainer.errors import DataError
 
 CACHE_ENV = "SHAPE_EXPLORER_CACHE"
-_ENTRY = re.compile(r"[0-9a-f]{64}\.npy|\.[0-9a-f]{64}\.[0-9a-f]{8}\.tmp")  # entries, leftovers
+# entries, and the temp files of interrupted writes (.KEY.npy.XXXXXXXX.tmp, .KEY.XXXXXXXX.tmp)
+_ENTRY = re.compile(r"[0-9a-f]{64}\.npy|\.[0-9a-f]{64}(\.npy)?\.[0-9a-f]{8}\.tmp")
 
 
 def default_cache_dir() -> Path:
@@ -66,17 +66,12 @@ class VoxelCache:
         """Store ``grid``; after a first failure (``error``) the cache is left alone."""
         if self.error is not None:
             return
-        path = self._path(key)
-        temp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp")
+        packed = np.packbits(np.asarray(grid, dtype=bool).ravel())
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            with temp.open("wb") as file:
-                np.save(file, np.packbits(np.asarray(grid, dtype=bool).ravel()))
-            temp.replace(path)
+            atomic_write(self._path(key), lambda file: np.save(file, packed))
         except OSError as exc:
             self.error = f"cannot write the voxel cache {self.directory}: {exc.strerror or exc}"
-            with contextlib.suppress(OSError):
-                temp.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.npy"

@@ -53,6 +53,7 @@ import trimesh
 from trainer import budgets
 from trainer.data.binvox import MAX_DIM, decode_binvox
 from trainer.errors import DataError
+from trainer.grid_values import OCCUPANCY_LEVEL
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb", ".gltf")
 GRID_SUFFIXES = (".binvox", ".npy", ".npz")
@@ -297,7 +298,7 @@ def _occupancy(array: np.ndarray) -> np.ndarray:
     if np.issubdtype(array.dtype, np.floating):
         if not (array.min() >= 0.0 and array.max() <= 1.0):
             raise DataError("float grid values must lie in [0, 1] (occupancy)")
-        return (array >= 0.5).astype(np.uint8)
+        return (array >= OCCUPANCY_LEVEL).astype(np.uint8)
     raise DataError(f"expected an occupancy grid, got values of type {array.dtype}")
 
 

@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from trainer.config import RESOLUTIONS
 from trainer.data.shapeset import ShapeSet
 from trainer.errors import DataError
 
 SHAPE_KINDS: tuple[str, ...] = (
     "sphere", "ellipsoid", "box", "cylinder", "cone", "torus", "capsule",
 )
-RESOLUTIONS: tuple[int, ...] = (16, 32, 64)
 
 _EXTENT = 0.92          # the bounding ball of every solid stays inside [-_EXTENT, _EXTENT]^3
 _MIN_FILL = 0.002       # a grid with fewer occupied voxels than this fraction is resampled

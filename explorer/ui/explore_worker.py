@@ -1,8 +1,9 @@
-"""Decode, mesh and write files on one background thread; the newest request of a channel wins.
+"""The Explore view's background thread: it decodes, meshes and writes files (exports,
+screenshots); the newest request of a channel wins.
 
 A view submits a task (a plain callable) on a named channel. Until the worker picks it up, a
 newer task on the same channel replaces it, so dragging a slider queues at most one decode
-however fast it moves. Results come back on the GUI thread through ``DecodeService``, which drops
+however fast it moves. Results come back on the GUI thread through ``ExploreWorker``, which drops
 stale ones: on an ordinary channel only the newest request's result is delivered; on a *live*
 channel (a dragged slider) any result newer than the last one shown is, so the mesh keeps
 following the slider during the drag. ``cancel`` drops everything in flight on a channel.
@@ -66,7 +67,7 @@ class _Pending:
                 self._requests.pop(channel, None)
 
 
-class DecodeWorker(QObject):
+class _Runner(QObject):
     """Lives on the worker thread and runs waiting requests until none are left."""
 
     finished = Signal(str, object, object)  # channel, request, result
@@ -99,7 +100,7 @@ class _Channel:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
 
-class DecodeService(QObject):
+class ExploreWorker(QObject):
     """Owns the worker thread; lives on the GUI thread and calls back there."""
 
     error = Signal(str, str)   # channel, message: for requests submitted without on_error
@@ -110,8 +111,8 @@ class DecodeService(QObject):
         self._channels: dict[str, _Channel] = {}
         self._pending = _Pending()
         self._thread = QThread(self)   # a child: deleted only after ``destroyed`` stopped it
-        self._thread.setObjectName("decode-worker")
-        self._worker = DecodeWorker(self._pending)
+        self._thread.setObjectName("explore-worker")
+        self._worker = _Runner(self._pending)
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.drain)
         self._worker.finished.connect(self._on_finished)
