@@ -16,6 +16,7 @@ from trainer import budgets
 from trainer import cli as trainer_cli
 from trainer.checkpoint import Checkpoint, save_checkpoint
 from trainer.config import TrainConfig
+from trainer.data import sources
 from trainer.data.mesh_files import read_mesh
 from trainer.data.procedural import make_procedural
 from trainer.errors import DataError, ShapeExplorerError
@@ -41,8 +42,8 @@ def no_work(monkeypatch, tmp_path):
     def never(*_args, **_kwargs):
         raise AssertionError("reached data loading or training")
 
-    for name in ("load_shapes", "Trainer"):
-        monkeypatch.setattr(trainer_cli, name, never)
+    monkeypatch.setattr(sources, "load_shapes", never)
+    monkeypatch.setattr(trainer_cli, "Trainer", never)
     monkeypatch.chdir(tmp_path)
 
 
