@@ -9,14 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from explorer import bundled
+from explorer import __version__, bundled
 from explorer.export import MESH_FORMATS, export_sequence
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
 from trainer import cli as trainer_cli
 from trainer.checkpoint import load_checkpoint
 from trainer.device import resolve_device
-from trainer.errors import ShapeExplorerError
+from trainer.errors import ShapeExplorerError, one_line
 from trainer.perf import tune_allocator
 
 
@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shape-latent-explorer",
         description="Train a VAE on 3D shapes and explore its latent space. "
-                    "Without a command the GUI opens.")
+                    "Without a command the GUI opens; with a checkpoint, a mesh or grid file, "
+                    "or a folder instead of a command, it opens on that.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     trainer_cli.add_commands(sub)
     sample = sub.add_parser("sample", help="decode N prior samples to mesh files")
@@ -109,12 +111,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     print(f"wrote {len(paths)} meshes to {args.out}"
           + (f" ({empty} samples had no surface at threshold {threshold})" if empty else ""))
     return 0
-
-
-def one_line(text: str) -> str:
-    """``text`` with line breaks and other control characters escaped (a file name may hold
-    them), so that an error stays on one line and cannot drive the terminal."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,3 +19,9 @@ class CheckpointError(ShapeExplorerError):
 
 class TrainingError(ShapeExplorerError):
     """Training cannot go on (for example a NaN loss)."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (a file name may hold
+    them), so that an error stays on one line and cannot drive the terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

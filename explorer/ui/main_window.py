@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
+from explorer import __version__
 from explorer.ui.background import BackgroundJob, error_message, wait_for
 from explorer.ui.settings import CHECKPOINTS, DATA, EXPORTS, AppSettings, RecentMenu
 from explorer.ui.shortcuts import ShortcutsDialog
@@ -37,7 +38,8 @@ HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimes
 TorchDynamo and Inductor are among them because importing them on two threads at once (the
 decoder compiling in the background while eager decoding imports ``torch._dynamo`` lazily) can
 leave ``torch.ops.prims`` half-registered and the compile failing."""
-ABOUT = (f"<b>{APP_NAME}</b><p>Train a variational auto-encoder on 3D voxel shapes, watch its "
+ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel shapes, "
+         "watch its "
          "losses and latent statistics live, then explore the latent space: prior samples, "
          "dimension traversals and interpolations, decoded to meshes.</p>"
          "<p>Help &gt; Keyboard shortcuts (F1) lists the shortcuts.</p>")
