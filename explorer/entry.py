@@ -34,10 +34,10 @@ def _open_in_gui(path: Path) -> int:
     from trainer.errors import ShapeExplorerError, one_line
 
     try:
-        kind = what_to_open(path)
+        what_to_open(path)
     except ShapeExplorerError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     from explorer.ui.app import run_app
 
-    return run_app(open_path=(kind, path))
+    return run_app(open_path=path)

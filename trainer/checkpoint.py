@@ -16,7 +16,6 @@ import contextlib
 import copy
 import dataclasses
 import io
-import json
 import os
 import pickle
 import pickletools
@@ -119,6 +118,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: the file is empty (0 bytes)")
+    from trainer.weights_file import is_safetensors, load_weights
+
+    if is_safetensors(path):
+        return load_weights(path)
     try:
         with warnings.catch_warnings():  # "Detected pickle protocol N": refused below anyway
             warnings.simplefilter("ignore", UserWarning)
@@ -237,17 +240,6 @@ def _report(values: dict[str, Any], config: TrainConfig) -> EpochReport:
     if "beta" not in values:
         values = {**values, "beta": config.beta}
     return EpochReport.from_dict(values)
-
-
-def export_safetensors(path: str | Path, ckpt: Checkpoint) -> Path:
-    """Write the model weights (and the config as metadata) as a .safetensors file."""
-    from safetensors.torch import save
-
-    tensors = {k: v.contiguous() for k, v in ckpt.model_state.items()}
-    metadata = {"format": FORMAT_NAME, "kind": ckpt.kind,
-                "config": json.dumps(ckpt.config.to_dict())}
-    data = save(tensors, metadata=metadata)
-    return _atomic_write(Path(path), lambda f: f.write(data))
 
 
 def _atomic_write(path: Path, write: Any) -> Path:

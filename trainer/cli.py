@@ -18,7 +18,7 @@ from typing import TextIO
 
 import torch
 
-from trainer.checkpoint import Checkpoint, export_safetensors, load_checkpoint, save_checkpoint
+from trainer.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from trainer.config import BETA_SCHEDULES, GRIDS, LATENTS, NOISE_MODELS, POSES, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.folder import load_folder_with_report
@@ -36,6 +36,7 @@ from trainer.errors import ConfigError
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
+from trainer.weights_file import save_weights
 
 DEFAULT_CHECKPOINT = "runs/vae.pt"
 DEFAULT_PPCA = "runs/ppca.pt"
@@ -274,7 +275,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_export_weights(args: argparse.Namespace) -> int:
-    path = export_safetensors(args.out, load_checkpoint(args.checkpoint))
+    path = save_weights(args.out, load_checkpoint(args.checkpoint))
     print(f"wrote {path}")
     return 0
 
