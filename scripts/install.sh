@@ -18,19 +18,25 @@ libfontconfig1 libdbus-1-3"
 APT_PACKAGES="$APT_PACKAGES g++"
 "$PYTHON" -c 'import pathlib, sysconfig; assert (pathlib.Path(sysconfig.get_paths()["include"]) / "Python.h").is_file()' 2>/dev/null \
   || APT_PACKAGES="$APT_PACKAGES python3-dev"
-# Debian splits venv and ensurepip (which puts pip into a new environment) into python3-venv.
-[ -x "$VENV/bin/python" ] || "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null \
+venv_ready() { "$VENV/bin/python" -m pip --version >/dev/null 2>&1; }
+# Debian ships ensurepip (which puts pip into a new environment) in python3-venv.
+venv_ready || "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null \
   || APT_PACKAGES="$APT_PACKAGES python3-venv"
 
 if [ "$(dpkg-query -W -f='${Status}\n' $APT_PACKAGES 2>/dev/null | grep -c 'install ok installed')" -lt "$(echo $APT_PACKAGES | wc -w)" ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "error: installing the system packages needs root or" \
+      "sudo: as root, run apt-get install $(echo $APT_PACKAGES)" >&2; exit 1; }
+    SUDO="sudo"
+  fi
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $APT_PACKAGES
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
+if ! venv_ready; then   # absent, or left without pip by an earlier failed attempt
   echo "creating the virtual environment $VENV ($("$PYTHON" --version))"
-  "$PYTHON" -m venv "$VENV"
+  "$PYTHON" -m venv --clear "$VENV"
 fi
 # torch first: 2.13.0 is a small CPU build; an unpinned torch would pull a multi-GB CUDA build.
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"

@@ -112,7 +112,8 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and check a checkpoint; every problem raises CheckpointError naming it."""
+    """Read and check a checkpoint, or a weights file (``trainer.weights_file``); every problem
+    raises CheckpointError naming it."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")

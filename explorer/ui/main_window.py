@@ -40,10 +40,9 @@ HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimes
 TorchDynamo and Inductor are among them because importing them on two threads at once (the
 decoder compiling in the background while eager decoding imports ``torch._dynamo`` lazily) can
 leave ``torch.ops.prims`` half-registered and the compile failing."""
-ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel shapes, "
-         "watch its "
-         "losses and latent statistics live, then explore the latent space: prior samples, "
-         "dimension traversals and interpolations, decoded to meshes.</p>"
+ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel "
+         "shapes, watch its losses and latent statistics live, then explore the latent space: "
+         "prior samples, dimension traversals and interpolations, decoded to meshes.</p>"
          "<p>Help &gt; Keyboard shortcuts (F1) lists the shortcuts.</p>")
 Shortcut = QKeySequence.StandardKey | str | None
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from explorer import __version__
 from explorer.encode import file_grids
 from explorer.ui.main_window import MainWindow
 from trainer.checkpoint import load_checkpoint
@@ -97,3 +98,23 @@ def test_what_cannot_be_opened_gets_a_message(window, tmp_path, warnings) -> Non
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(window, enter)
     assert not enter.isAccepted()   # only files and folders are taken
+
+
+def test_help_about_shows_the_version(window, monkeypatch) -> None:
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "about", lambda _p, _t, text: shown.append(text))
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    next(a for a in help_menu.actions() if a.text() == "&About").trigger()
+    assert len(shown) == 1 and f"</b> {__version__}<p>" in shown[0]
+
+
+def test_a_shape_named_at_start_up_is_encoded_once_the_start_up_model_is_open(
+        launch, qtbot, tiny_model, tmp_path, warnings) -> None:
+    mesh_file = tmp_path / "ball.obj"
+    trimesh.creation.icosphere(subdivisions=2, radius=0.8).export(mesh_file)
+    window = launch(startup_model=tiny_model)   # as run_app does for `main.py ball.obj`
+    window.file_opener.open(mesh_file)
+    qtbot.waitUntil(lambda: window.file_opener.encoded_dialog is not None, timeout=WAIT_MS)
+    assert window.explore.session is not None and window.tabs.currentWidget() is window.explore
+    assert "ball.obj" in window.file_opener.encoded_dialog.windowTitle()
+    assert warnings == []
