@@ -34,13 +34,18 @@ class FileOpener(QObject):
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
         self.encoded_dialog: EncodedDialog | None = None
         self._pending: Path | None = None
         window.setAcceptDrops(True)
         window.installEventFilter(self)
         window.viewsReady.connect(self._open_pending)
         window.loadFinished.connect(self._open_pending)
+
+    @property
+    def window(self) -> MainWindow:
+        """The window it opens files for: its Qt parent (kept only there, so that no Python
+        reference cycle keeps a closed window alive until some later garbage collection)."""
+        return self.parent()  # type: ignore[return-value]
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is not self.window:
