@@ -10,8 +10,9 @@ import math
 import sys
 from pathlib import Path
 
-from explorer import bundled
-from explorer.export import MESH_FORMATS, export_sequence
+from explorer import __version__, bundled
+from explorer.encode import file_grids
+from explorer.export import MESH_FORMATS, export_codes, export_mesh, export_sequence
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
 from trainer import budgets
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shape-latent-explorer",
         description="Train a VAE on 3D shapes and explore its latent space. "
-                    "Without a command the GUI opens.")
+                    "Without a command the GUI opens; with a checkpoint, a mesh or grid file, "
+                    "or a folder instead of a command, it opens on that.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     trainer_cli.add_commands(sub)
     sample = sub.add_parser("sample", help="decode N prior samples to mesh files")
@@ -42,8 +45,54 @@ def build_parser() -> argparse.ArgumentParser:
                         help="iso-level for meshing (default 0.5, or 0 for signed distances)")
     trainer_cli.add_device_argument(sample)
     sample.set_defaults(func=cmd_sample)
+    add_encode_command(sub)
     add_bundle_command(sub)
     return parser
+
+
+def add_encode_command(sub: argparse._SubParsersAction) -> None:
+    encode = sub.add_parser(
+        "encode", help="encode shape files to latent codes (posterior means)",
+        description="Voxelise each mesh or grid file as a folder import does, at the model's "
+                    "resolution, and save the posterior means as one row per file "
+                    "(categorical codes: the most probable class of each variable, one-hot).")
+    encode.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                        help="mesh (.off .obj .stl .ply .glb .gltf) or grid (.binvox .npy .npz)")
+    encode.add_argument("--checkpoint", type=Path, required=True,
+                        help="the model (.pt or .safetensors)")
+    encode.add_argument("--out", type=Path, default=Path("codes.npy"),
+                        help="the codes as an (N, code size) .npy array (default codes.npy)")
+    encode.add_argument("--reconstruct", type=Path, metavar="DIR",
+                        help="also write each decoded code as a mesh, DIR/<row>_<stem>.<format>")
+    encode.add_argument("--format", choices=MESH_FORMATS, default="stl",
+                        help="mesh format for --reconstruct (default stl)")
+    trainer_cli.add_device_argument(encode)
+    encode.set_defaults(func=cmd_encode)
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    """Encode the files; write the codes and, with --reconstruct, the decoded meshes."""
+    session = ExplorerSession.from_checkpoint(args.checkpoint, device=resolve_device(args.device))
+    codes = session.encode(file_grids(session, args.files))
+    export_codes(codes, args.out)
+    print(f"wrote {len(codes)} codes of size {codes.shape[1]} to {args.out}")
+    if args.reconstruct is None:
+        return 0
+    try:
+        args.reconstruct.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ShapeExplorerError(
+            f"cannot create {args.reconstruct}: {exc.strerror or exc}") from exc
+    level, low = session.iso_level, session.inside_low
+    for row, (path, grid) in enumerate(zip(args.files, session.decode(codes), strict=True)):
+        mesh = mesh_from_grid(grid, level, inside_low=low)
+        if mesh is None:
+            print(f"{path.name}: its reconstruction has no surface; no mesh written",
+                  file=sys.stderr)
+            continue
+        out = args.reconstruct / f"{row:03d}_{path.stem}.{args.format}"
+        print(f"{path.name} -> {export_mesh(mesh, out, args.format)}")
+    return 0
 
 
 def add_bundle_command(sub: argparse._SubParsersAction) -> None:

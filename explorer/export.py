@@ -76,6 +76,15 @@ def export_bytes(data: bytes, path: str | Path) -> Path:
     return path
 
 
+def export_codes(codes: np.ndarray, path: str | Path) -> Path:
+    """Write latent codes (N, code size) as a float32 .npy array."""
+    path = Path(path)
+    _check_format(None, path, ("npy",))
+    values = np.asarray(codes, dtype=np.float32)
+    _atomic_write(path, lambda file: np.save(file, values))
+    return path
+
+
 def _check_format(fmt: str | None, path: Path | None, supported: tuple[str, ...]) -> str:
     """Return the lower-case format (from ``path``'s suffix when ``fmt`` is None) if supported."""
     if fmt is None and path is not None:

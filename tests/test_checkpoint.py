@@ -10,13 +10,13 @@ from safetensors.torch import load_file
 from trainer.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
-    export_safetensors,
     load_checkpoint,
     save_checkpoint,
 )
 from trainer.config import TrainConfig
 from trainer.errors import CheckpointError
 from trainer.model import VAE
+from trainer.weights_file import save_weights
 
 CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(2, 4, 4, 8))
 
@@ -122,7 +122,7 @@ def test_invalid_config_inside(tmp_path):
 
 def test_safetensors_export(tmp_path):
     ckpt = _ckpt()
-    path = export_safetensors(tmp_path / "w.safetensors", ckpt)
+    path = save_weights(tmp_path / "w.safetensors", ckpt)
     tensors = load_file(path)
     assert set(tensors) == set(ckpt.model_state)
     torch.testing.assert_close(tensors["to_mu.weight"], ckpt.model_state["to_mu.weight"])

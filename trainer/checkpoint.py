@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import io
-import json
 import pickle
 import pickletools
 import warnings
@@ -116,11 +115,16 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and check a checkpoint; every problem raises CheckpointError naming it."""
+    """Read and check a checkpoint, or a weights file (``trainer.weights_file``); every problem
+    raises CheckpointError naming it."""
     path = Path(path)
     if budgets.regular_file_size(path, "checkpoint file", budgets.CHECKPOINT_BYTES,
                                  CheckpointError) == 0:
         raise CheckpointError(f"{path}: the file is empty (0 bytes)")
+    from trainer.weights_file import is_safetensors, load_weights
+
+    if is_safetensors(path):
+        return load_weights(path)
     _check_inflated_size(path)
     try:
         with warnings.catch_warnings():  # "Detected pickle protocol N": refused below anyway
@@ -321,17 +325,6 @@ def _report(values: dict[str, Any], config: TrainConfig) -> EpochReport:
     if "beta" not in values:
         values = {**values, "beta": config.beta}
     return EpochReport.from_dict(values)
-
-
-def export_safetensors(path: str | Path, ckpt: Checkpoint) -> Path:
-    """Write the model weights (and the config as metadata) as a .safetensors file."""
-    from safetensors.torch import save
-
-    tensors = {k: v.contiguous() for k, v in ckpt.model_state.items()}
-    metadata = {"format": FORMAT_NAME, "kind": ckpt.kind,
-                "config": json.dumps(ckpt.config.to_dict())}
-    data = save(tensors, metadata=metadata)
-    return _atomic_write(Path(path), lambda f: f.write(data))
 
 
 def _atomic_write(path: Path, write: Writer) -> Path:

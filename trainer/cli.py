@@ -20,13 +20,7 @@ from typing import TextIO
 
 import torch
 
-from trainer.checkpoint import (
-    Checkpoint,
-    check_model_size,
-    export_safetensors,
-    load_checkpoint,
-    save_checkpoint,
-)
+from trainer.checkpoint import Checkpoint, check_model_size, load_checkpoint, save_checkpoint
 from trainer.config import SETTINGS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.shapeset import ShapeSet
@@ -45,6 +39,7 @@ from trainer.errors import ConfigError
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
+from trainer.weights_file import save_weights
 
 DEFAULT_CHECKPOINT = "runs/vae.pt"
 DEFAULT_PPCA = "runs/ppca.pt"
@@ -305,7 +300,7 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def cmd_export_weights(args: argparse.Namespace) -> int:
-    path = export_safetensors(args.out, load_checkpoint(args.checkpoint))
+    path = save_weights(args.out, load_checkpoint(args.checkpoint))
     print(f"wrote {path}")
     return 0
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from explorer.bundled import startup_model
+from explorer.open_path import what_to_open
 from explorer.ui.main_window import MainWindow
 from explorer.ui.settings import APPLICATION, ORGANIZATION
 from trainer.allocator import tune_allocator
@@ -28,14 +30,21 @@ def prepare_qt() -> None:
     os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Open the main window on ``startup_model()`` and run the Qt event loop; returns the exit
-    status."""
+def run_app(argv: list[str] | None = None, open_path: Path | None = None) -> int:
+    """Open the main window and run the Qt event loop; returns the exit status.
+
+    The window opens ``startup_model()``, then ``open_path`` when given (see
+    ``explorer.ui.file_drop``); a checkpoint given as ``open_path`` replaces the start-up model.
+    """
     tune_allocator()  # before any thread starts
     prepare_qt()
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(startup_model=startup_model(), import_in_background=True)
+    replaced = open_path is not None and what_to_open(open_path) == "checkpoint"
+    window = MainWindow(startup_model=None if replaced else startup_model(),
+                        import_in_background=True)
     window.show()
+    if open_path is not None:
+        window.file_opener.open(open_path)
     return app.exec()

@@ -126,6 +126,11 @@ class ConfigForm(QWidget):
         self._show_family_summary()
         self._enable_source_fields()
 
+    def use_folder(self, folder: str) -> None:
+        """Make ``folder`` the data source (as choosing "Folder" and browsing to it does)."""
+        self.source.setCurrentText(_FOLDER_LABEL)
+        self.folder.setText(folder)
+
     def set_editable(self, editable: bool) -> None:
         for widget in (self.source, self.resolution, self.likelihood, *self.fields.values()):
             widget.setEnabled(editable)

@@ -192,6 +192,12 @@ class ExploreView(QWidget):
         if self._rerun_sequence is not None:
             self._rerun_sequence()
 
+    def show_code(self, code: np.ndarray) -> None:
+        """Put ``code`` in the sliders as their origin and decode it into the 3D view (an
+        encoded file's code, say)."""
+        self.sliders.set_code(code, origin=True)
+        self._request_shape(code)
+
     def shutdown(self) -> None:
         """Stop the decode worker and any decoder compilation (the main window calls this on
         close)."""

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget
 
+from explorer import __version__
 from explorer.ui.background import BackgroundJob, error_message, wait_for
+from explorer.ui.file_drop import FileOpener
 from explorer.ui.settings import CHECKPOINTS, DATA, EXPORTS, AppSettings, RecentMenu
 from explorer.ui.shortcuts import ShortcutsDialog
 from trainer.budgets import ERROR_CHARS
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 APP_NAME = "Shape Latent Explorer"
 CLOSE_WAIT_MS = 2000
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
+OPEN_FILTER = "Checkpoints (*.pt *.safetensors);;All files (*)"
 HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimesh",
                  "skimage.measure", "scipy.ndimage", "OpenGL.GL", "explorer.session",
                  "explorer.export", "explorer.meshing", "trainer.loop")
@@ -39,9 +42,9 @@ HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimes
 TorchDynamo and Inductor are among them because importing them on two threads at once (the
 decoder compiling in the background while eager decoding imports ``torch._dynamo`` lazily) can
 leave ``torch.ops.prims`` half-registered and the compile failing."""
-ABOUT = (f"<b>{APP_NAME}</b><p>Train a variational auto-encoder on 3D voxel shapes, watch its "
-         "losses and latent statistics live, then explore the latent space: prior samples, "
-         "dimension traversals and interpolations, decoded to meshes.</p>"
+ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel "
+         "shapes, watch its losses and latent statistics live, then explore the latent space: "
+         "prior samples, dimension traversals and interpolations, decoded to meshes.</p>"
          "<p>Help &gt; Keyboard shortcuts (F1) lists the shortcuts.</p>")
 Shortcut = QKeySequence.StandardKey | str | None
 
@@ -53,7 +56,13 @@ class MainWindow(QMainWindow):
     QSettings by default). ``startup_model``, when given, is opened once the views exist: a
     success shows it in the Explore view, a failure or a missing file leaves a hint in the
     status bar and shows the Training view (no dialog).
+
+    ``viewsReady`` fires once the views exist, ``loadFinished`` after every checkpoint load,
+    successful or not. Files and folders dropped on the window open through ``file_opener``.
     """
+
+    viewsReady = Signal()
+    loadFinished = Signal()
 
     def __init__(self, parent: QMainWindow | None = None, *, settings: AppSettings | None = None,
                  startup_model: str | Path | None = None,
@@ -80,6 +89,7 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog: ShortcutsDialog | None = None
         self._make_menus()
         self._update_actions()
+        self.file_opener = FileOpener(self)
         if import_in_background:
             self.setCentralWidget(QLabel(f"Starting {APP_NAME} ...",
                                          alignment=Qt.AlignmentFlag.AlignCenter))
@@ -174,6 +184,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Set up a run and press Start, or open a checkpoint.")
         if self._startup_model is not None:
             self._open_startup_model(self._startup_model)
+        self.viewsReady.emit()
+
+    @property
+    def is_loading(self) -> bool:
+        """Whether a checkpoint is being opened."""
+        return self._load_job is not None
 
     @Slot()
     def _update_actions(self) -> None:
@@ -246,7 +262,7 @@ class MainWindow(QMainWindow):
     def open_checkpoint(self) -> None:
         path = QFileDialog.getOpenFileName(self, "Open checkpoint",
                                            self.settings.last_folder(CHECKPOINTS),
-                                           CHECKPOINT_FILTER)[0]
+                                           OPEN_FILTER)[0]
         if path:
             self.open_path(path)
 
@@ -351,6 +367,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened a model trained for {ckpt.epoch} epoch(s)"
                                          f"{note}.")
         self._update_actions()
+        self.loadFinished.emit()
 
     @Slot()
     def _show_first_sample(self) -> None:
@@ -370,6 +387,7 @@ class MainWindow(QMainWindow):
         if startup:
             self._startup_failed(f"The bundled model could not be opened: {message}")
             self._update_actions()
+            self.loadFinished.emit()
             return
         if not path.exists():
             self.settings.remove_recent(path)
@@ -377,6 +395,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Opening failed.")
         self._update_actions()
         self._show_error(message)
+        self.loadFinished.emit()
 
     def _startup_failed(self, why: str) -> None:
         """No model to explore at start-up: say so in the status bar, show the Training view."""

@@ -155,6 +155,21 @@ def load_folder_with_report(
     return ShapeSet(grids, labels, class_names), report
 
 
+def load_file(path: str | Path, resolution: int, cache_dir: Path | None = None) -> np.ndarray:
+    """One shape file as a (D, D, D) uint8 occupancy grid at ``resolution``, as a folder import
+    makes it (and caches it); DataError names the file and the reason."""
+    _check_resolution(resolution)
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in SHAPE_SUFFIXES:
+        raise DataError(f"{path}: not a shape file ({path.suffix or 'no suffix'}); shape files "
+                        f"end in {' '.join(SHAPE_SUFFIXES)}")
+    try:
+        grid, _ = _file_grid(path.parent, path, resolution, VoxelCache(cache_dir))
+    except Exception as exc:
+        raise DataError(f"{path}: {_reason(exc)}") from exc
+    return grid
+
+
 def _import_files(
     root: Path, files: list[tuple[Path, str]], resolution: int, cache: VoxelCache,
     progress: Progress | None, cancel: Cancel | None,
