@@ -20,8 +20,10 @@ from typing import TextIO
 
 import torch
 
+from trainer import budgets
+from trainer.atomic import atomic_write
 from trainer.checkpoint import Checkpoint, check_model_size, load_checkpoint, save_checkpoint
-from trainer.config import SETTINGS, TrainConfig
+from trainer.config import BUILTIN_DATA, SETTINGS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
@@ -36,6 +38,7 @@ from trainer.distributed import (
 )
 from trainer.error_line import printable
 from trainer.errors import ConfigError
+from trainer.evaluation import evaluate
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
@@ -83,6 +86,22 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="print a checkpoint's config and last report")
     info.add_argument("checkpoint", type=Path)
     info.set_defaults(func=cmd_info)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="score a model's reconstructions and prior samples on a set of shapes",
+        description="Reconstruction IoU and Hamming distance overall and per class, and MMD, "
+                    "COV and 1-NNA (distance 1 - IoU) of prior samples against the shapes. The "
+                    "shapes are a folder's (--data FOLDER) or the run's own validation split "
+                    "of the built-in solids.")
+    evaluate.add_argument("checkpoint", type=Path)
+    evaluate.add_argument("--data", help="'builtin' (the run's validation split) or a folder "
+                                         "of shapes (default: builtin for built-in runs)")
+    evaluate.add_argument("--samples", type=int, default=500,
+                          help=f"prior samples to score (0: none; at most "
+                               f"{budgets.SAMPLES}; default 500)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
+    evaluate.add_argument("--json", type=Path, help="also write the report here as JSON")
+    evaluate.set_defaults(func=cmd_evaluate)
 
     weights = sub.add_parser("export-weights", help="write a checkpoint's weights as safetensors")
     weights.add_argument("checkpoint", type=Path)
@@ -291,6 +310,37 @@ def cmd_info(args: argparse.Namespace) -> int:
     if ckpt.history:
         print("last report:")
         print("  " + format_report(ckpt.history[-1]))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print (and with --json write) the evaluation of a checkpoint on a set of shapes."""
+    if not 0 <= args.samples <= budgets.SAMPLES:
+        raise ConfigError(f"--samples must be 0..{budgets.SAMPLES}, got {args.samples}")
+    if not 0 <= args.seed < 2**63:
+        raise ConfigError(f"--seed must be 0..2^63-1, got {args.seed}")
+    _check_output_file(args.json, "JSON report")
+    ckpt = load_checkpoint(args.checkpoint)
+    config = ckpt.config
+    if args.data is None and not config.is_builtin_data:
+        raise ConfigError(f"this run trained on the folder {printable(config.data)}; give "
+                          "--data with a folder of shapes to score it on")
+    if args.data in (None, BUILTIN_DATA):
+        if not config.is_builtin_data:
+            raise ConfigError("this run did not train on the built-in solids; give --data "
+                              "with a folder of shapes")
+        shapes = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)[1]
+    else:
+        shapes = _load_data(config.with_overrides(data=args.data), sys.stderr)
+    print(f"scoring {len(shapes)} shapes and {args.samples} prior samples ...", file=sys.stderr,
+          flush=True)
+    report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed)
+    for line in report.lines():
+        print(line)
+    if args.json is not None:
+        text = json.dumps(report.to_dict(), indent=1)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(args.json, lambda f: f.write(text.encode()))
     return 0
 
 

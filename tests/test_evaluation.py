@@ -1,0 +1,94 @@
+"""Evaluation: reconstruction scores per class and MMD / COV / 1-NNA of prior samples."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from explorer.cli import main
+from trainer.data.procedural import make_procedural
+from trainer.evaluation import evaluate, generative_scores, iou_distances
+from trainer.loop import Trainer
+
+
+def blocks(n: int, offset: int = 0, size: int = 8) -> np.ndarray:
+    """n distinct boolean 8^3 grids: a 1..4-voxel cube at a varying place (offset shifts all)."""
+    grids = np.zeros((n, size, size, size), dtype=bool)
+    for i in range(n):
+        side = 1 + i % 3
+        x = (i // 3 + offset) % (size - side)
+        grids[i, x:x + side, :side, :side] = True
+    return grids
+
+
+def test_iou_distances_match_a_hand_computed_case() -> None:
+    a = np.zeros((2, 2, 2, 2), dtype=bool)
+    a[0, 0] = True                      # 4 voxels
+    a[1, :, 0] = True                   # 4 voxels, 2 shared with a[0]
+    empty = np.zeros((1, 2, 2, 2), dtype=bool)
+    d = iou_distances(a, np.concatenate([a, empty]))
+    np.testing.assert_allclose(d, [[0, 1 - 2 / 6, 1], [1 - 2 / 6, 0, 1]])
+    assert iou_distances(empty, empty)[0, 0] == 0        # two empty grids are alike
+
+
+def test_identical_sets_have_no_discrepancy_and_full_coverage() -> None:
+    shapes = blocks(9)
+    scores = generative_scores(shapes, shapes.copy())
+    assert scores.mmd == 0 and scores.cov == 1
+    assert scores.empty_samples == 0
+
+
+def test_disjoint_sets_are_told_apart_every_time() -> None:
+    samples = np.zeros((6, 8, 8, 8), dtype=bool)
+    samples[:, :2, :2, :2] = True
+    samples[np.arange(6), 7, 7, np.arange(6)] = True      # six slightly different samples
+    reference = blocks(6)
+    reference[:, :, 4:, 4:] = True                        # all far from every sample
+    scores = generative_scores(samples, reference)
+    assert scores.nna == 1.0
+    assert scores.cov < 1 and scores.mmd > 0.5
+
+
+def test_collapsed_samples_cover_one_reference_shape() -> None:
+    reference = blocks(6)
+    samples = np.repeat(reference[:1], 5, axis=0)
+    scores = generative_scores(samples, reference)
+    assert scores.cov == pytest.approx(1 / 6)
+    with pytest.raises(ValueError, match="at least one"):
+        generative_scores(samples[:0], reference)
+
+
+@pytest.fixture
+def trained(tiny_config, tiny_split):
+    trainer = Trainer(tiny_config, *tiny_split)
+    trainer.run()
+    return trainer.checkpoint()
+
+
+def test_evaluate_scores_reconstructions_per_class_and_samples(trained, tiny_split) -> None:
+    val = tiny_split[1]
+    report = evaluate(trained, val, samples=20, seed=1)
+    assert report.shapes == len(val)
+    assert report.iou == pytest.approx(trained.history[-1].val_iou, abs=1e-6)
+    assert sum(c.shapes for c in report.classes) == len(val)
+    weighted = sum(c.iou * c.shapes for c in report.classes) / len(val)
+    assert weighted == pytest.approx(report.iou)
+    assert report.generation is not None and report.generation.samples == 20
+    assert 0 <= report.generation.nna <= 1 and 0 < report.generation.cov <= 1
+
+
+def test_evaluate_command_prints_and_writes_json(trained, tmp_path, capsys) -> None:
+    from trainer.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "run.pt", trained)
+    out = tmp_path / "reports" / "eval.json"
+    assert main(["evaluate", str(path), "--samples", "10", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "reconstruction of" in printed and "1-NNA" in printed
+    report = json.loads(out.read_text())
+    assert report["generation"]["samples"] == 10
+    assert {c["name"] for c in report["classes"]} <= set(make_procedural(8, 16, 0).class_names)
+    assert main(["evaluate", str(path), "--samples", "-1"]) == 2
+    assert "--samples must be" in capsys.readouterr().err

@@ -1,0 +1,152 @@
+"""How well a model reconstructs a set of shapes, and how much its prior samples look like them.
+
+Reconstruction: the grid decoded from each shape's code (posterior mean, or mode for
+categorical codes), inside at the model's iso-level, scored by IoU and normalised Hamming
+distance against the shape, overall and per class.
+
+Generation (Achlioptas et al. 2018; Yang et al. 2019), with 1 - IoU as the distance between
+two voxel grids, for a set S of prior samples against a reference set R of shapes:
+- MMD: the mean over reference shapes of the distance to the closest sample (lower is better);
+- COV: the share of reference shapes that are the nearest reference shape of some sample
+  (higher is better, 1 at most);
+- 1-NNA: the leave-one-out accuracy of a 1-nearest-neighbour classifier telling samples from
+  reference shapes in S u R (0.5 is ideal: the two sets cannot be told apart).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from trainer.checkpoint import Checkpoint
+from trainer.data.shapeset import ShapeSet
+from trainer.families import family_of
+from trainer.grid_values import grid_values
+
+BATCH = 32
+DISTANCE_ROWS = 256
+"""Rows of the distance matrix computed at once (bounds the memory of the products)."""
+
+
+@dataclass(frozen=True)
+class GenerativeScores:
+    mmd: float
+    cov: float
+    nna: float
+    empty_samples: int
+    samples: int
+    reference: int
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    name: str
+    shapes: int
+    iou: float
+    hamming: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Reconstruction scores overall and per class, and the prior samples' scores."""
+
+    shapes: int
+    iou: float
+    hamming: float
+    classes: tuple[ClassScores, ...]
+    generation: GenerativeScores | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """The report as text, a table row per class."""
+        out = [f"reconstruction of {self.shapes} shapes: IoU {self.iou:.3f}, "
+               f"Hamming {self.hamming:.4f}", f"  {'class':20} {'shapes':>7} {'IoU':>7} "
+               f"{'Hamming':>8}"]
+        out += [f"  {c.name[:20]:20} {c.shapes:7d} {c.iou:7.3f} {c.hamming:8.4f}"
+                for c in self.classes]
+        g = self.generation
+        if g is not None:
+            out.append(f"{g.samples} prior samples against {g.reference} shapes: MMD {g.mmd:.3f}, "
+                       f"COV {g.cov:.3f}, 1-NNA {g.nna:.3f}, {g.empty_samples} empty")
+        return out
+
+
+def iou_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 - IoU between every grid of ``a`` (N, ...) and of ``b`` (M, ...), boolean: (N, M).
+
+    Two empty grids are at distance 0."""
+    x = torch.from_numpy(np.ascontiguousarray(a.reshape(len(a), -1), dtype=np.float32))
+    y = torch.from_numpy(np.ascontiguousarray(b.reshape(len(b), -1), dtype=np.float32))
+    sx, sy = x.sum(1), y.sum(1)
+    out = np.empty((len(a), len(b)), dtype=np.float64)
+    for start in range(0, len(a), DISTANCE_ROWS):
+        rows = slice(start, start + DISTANCE_ROWS)
+        inter = (x[rows] @ y.T).double()
+        union = sx[rows, None].double() + sy[None].double() - inter
+        iou = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
+        out[rows] = (1 - iou).numpy()
+    return out
+
+
+def generative_scores(samples: np.ndarray, reference: np.ndarray) -> GenerativeScores:
+    """MMD, COV and 1-NNA (module docstring) of boolean sample grids against reference grids."""
+    if len(samples) == 0 or len(reference) == 0:
+        raise ValueError("generative scores need at least one sample and one reference shape")
+    sr = iou_distances(samples, reference)
+    ss = iou_distances(samples, samples)
+    rr = iou_distances(reference, reference)
+    mmd = float(sr.min(axis=0).mean())
+    cov = len(np.unique(sr.argmin(axis=1))) / len(reference)
+    n, m = len(samples), len(reference)
+    full = np.block([[ss, sr], [sr.T, rr]])
+    np.fill_diagonal(full, np.inf)                      # leave one out
+    nearest = full.argmin(axis=1)
+    is_sample = np.arange(n + m) < n
+    nna = float((is_sample[nearest] == is_sample).mean())
+    empty = int((samples.reshape(n, -1).sum(1) == 0).sum())
+    return GenerativeScores(mmd, cov, nna, empty, n, m)
+
+
+@torch.no_grad()
+def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500,
+             seed: int = 0) -> Evaluation:
+    """Score the checkpoint's model on ``shapes``, and ``samples`` prior samples (drawn at
+    ``seed``; 0: none) against them."""
+    model = ckpt.build_model()
+    family = family_of(ckpt.config, ckpt.kind)
+    values = grid_values(ckpt.config, ckpt.kind)
+    truth_all, decoded_all = [], []
+    for start in range(0, len(shapes), BATCH):
+        y = torch.from_numpy(shapes.grids[start:start + BATCH]).float()
+        code = family.codes(family.posterior(model, y))
+        decoded_all.append(values.inside(values.activate(model.decode(code).float())).numpy())
+        truth_all.append(values.inside(y).numpy())
+    truth, decoded = np.concatenate(truth_all)[:, 0], np.concatenate(decoded_all)[:, 0]
+    iou, hamming = _iou_and_hamming(decoded, truth)
+    classes = tuple(
+        ClassScores(name, int(members.sum()), float(iou[members].mean()),
+                    float(hamming[members].mean()))
+        for k, name in enumerate(shapes.class_names)
+        if (members := shapes.labels == k).any())
+    generation = None
+    if samples > 0:
+        drawn = []
+        codes = torch.from_numpy(family.prior_samples(samples, seed)).float()
+        for start in range(0, samples, BATCH):
+            out = values.activate(model.decode(codes[start:start + BATCH]).float())
+            drawn.append(values.inside(out).numpy()[:, 0])
+        generation = generative_scores(np.concatenate(drawn), truth)
+    return Evaluation(len(shapes), float(iou.mean()), float(hamming.mean()), classes, generation)
+
+
+def _iou_and_hamming(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-shape IoU (two empty grids: 1) and Hamming distance of boolean grids."""
+    p, t = prediction.reshape(len(prediction), -1), truth.reshape(len(truth), -1)
+    inter, union = (p & t).sum(1), (p | t).sum(1)
+    iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+    return iou, (p ^ t).mean(1)
