@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-COMMANDS = ("train", "ppca", "info", "sample", "encode", "export-weights", "bundle", "cache-clear")
+COMMANDS = ("train", "ppca", "info", "evaluate", "sample", "encode", "export-weights", "bundle",
+            "cache-clear")
 """The headless commands (``explorer.cli.build_parser`` has them; a test keeps both in step).
 Listed here so that opening a path does not import the command line's heavy modules first."""
 
