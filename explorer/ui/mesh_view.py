@@ -16,7 +16,7 @@ from pyqtgraph import Vector
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.GLViewWidget import GLViewMixin
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QOpenGLContext
+from PySide6.QtGui import QImage, QOpenGLContext, QSurfaceFormat
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -87,8 +87,21 @@ class _MeshData(gl.MeshData):
         return self._given_normals[self.faces()]
 
 
+DEPTH_BITS = 24
+
+
 class GLViewWindow(GLViewMixin, QOpenGLWindow):
-    """pyqtgraph's 3D view (camera, mouse orbit and zoom, items) drawn in a native GL window."""
+    """pyqtgraph's 3D view (camera, mouse orbit and zoom, items) drawn in a native GL window.
+
+    The window asks for a depth buffer: a GL surface has none unless asked, and without one
+    every triangle paints over those drawn before it, so back faces show through front ones.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        surface = QSurfaceFormat.defaultFormat()
+        surface.setDepthBufferSize(max(DEPTH_BITS, surface.depthBufferSize()))
+        self.setFormat(surface)
 
     def devicePixelRatioF(self) -> float:  # what GLViewMixin asks of a QWidget
         return self.devicePixelRatio()

@@ -1,0 +1,76 @@
+"""The 3D view draws solid surfaces: what is nearer the camera hides what is behind it,
+whatever order the triangles are drawn in (the GL window has a depth buffer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+from pyqtgraph import Vector
+
+from explorer.meshing import mesh_from_grid
+from explorer.ui.mesh_view import HeadlightShader, MeshView
+
+RED = (1.0, 0.0, 0.0, 1.0)
+BLUE = (0.0, 0.0, 1.0, 1.0)
+
+
+def _shown_view(qtbot) -> MeshView:
+    view = MeshView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.show()
+    qtbot.waitUntil(view.gl_view.isExposed)
+    view.mesh_item.setVisible(False)
+    # Looking down the x axis from +x: nearer means larger x.
+    view.gl_view.setCameraPosition(pos=Vector(0.5, 0.5, 0.5), distance=3.0, elevation=0.0,
+                                   azimuth=0.0)
+    return view
+
+
+def _square(x: float, colour: tuple[float, ...]) -> gl.GLMeshItem:
+    """A flat square facing the camera at depth ``x``, filling the centre of the view."""
+    vertices = np.array([[x, 0.0, 0.0], [x, 1.0, 0.0], [x, 1.0, 1.0], [x, 0.0, 1.0]], np.float32)
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    return gl.GLMeshItem(vertexes=vertices, faces=faces, color=colour, shader=HeadlightShader(),
+                         glOptions="opaque")
+
+
+def _centre_rgb(view: MeshView) -> tuple[int, int, int]:
+    image = view.grab_image()
+    assert not image.isNull()
+    colour = image.pixelColor(image.width() // 2, image.height() // 2)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_the_nearer_of_two_meshes_wins_whatever_the_drawing_order(qtbot) -> None:
+    view = _shown_view(qtbot)
+    near, far = _square(0.8, RED), _square(0.2, BLUE)
+    view.gl_view.addItem(near)      # drawn first: without depth testing the far one paints over
+    view.gl_view.addItem(far)
+    red, _green, blue = _centre_rgb(view)
+    assert red > 200 and blue < 100, (red, blue)
+
+
+def test_a_closed_mesh_seen_from_either_side_shows_only_its_near_half(qtbot) -> None:
+    """A sphere with its +x half red and its -x half blue, the far half's faces drawn last:
+    seen from +x only red shows, seen from behind (-x) only blue."""
+    view = _shown_view(qtbot)
+    axis = (np.arange(16) + 0.5) / 16
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    sphere = mesh_from_grid((np.sqrt((x - 0.5) ** 2 + (y - 0.5) ** 2 + (z - 0.5) ** 2)
+                             < 0.4).astype(np.float32))
+    centres = np.asarray(sphere.triangles_center)
+    for azimuth, side in ((0.0, 1.0), (180.0, -1.0)):
+        order = np.argsort(-side * centres[:, 0])     # near faces first, far ones last
+        near_red = (centres[order, 0] > 0.5)[:, None]
+        item = gl.GLMeshItem(vertexes=np.asarray(sphere.vertices, np.float32),
+                             faces=np.asarray(sphere.faces)[order],
+                             faceColors=np.where(near_red, RED, BLUE).astype(np.float32),
+                             shader=HeadlightShader(), smooth=False, glOptions="opaque")
+        view.gl_view.addItem(item)
+        view.gl_view.setCameraPosition(azimuth=azimuth)
+        red, _green, blue = _centre_rgb(view)
+        view.gl_view.removeItem(item)
+        expected_red = side > 0
+        assert (red > 200 and blue < 100) if expected_red else (blue > 200 and red < 100), \
+            (azimuth, red, blue)
