@@ -7,6 +7,7 @@ and the other heavy modules in the background, then opens the start-up model (th
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -31,7 +32,8 @@ def prepare_qt() -> None:
 
 
 def run_app(argv: list[str] | None = None, open_path: Path | None = None) -> int:
-    """Open the main window and run the Qt event loop; returns the exit status.
+    """Open the main window and run the Qt event loop; returns the exit status
+    (see `leave`).
 
     The window opens ``startup_model()``, then ``open_path`` when given (see
     ``explorer.ui.file_drop``); a checkpoint given as ``open_path`` replaces the start-up model.
@@ -47,4 +49,23 @@ def run_app(argv: list[str] | None = None, open_path: Path | None = None) -> int
     window.show()
     if open_path is not None:
         window.file_opener.open(open_path)
-    return app.exec()
+    return leave(app.exec())
+
+
+def leave(status: int) -> int:
+    """Once the window has closed: end the process at once while a decoder compilation is
+    still running, else return ``status``.
+
+    By then the window has saved what the person asked for, stopped training and the decode
+    worker, and written its settings. A compilation on its background thread cannot be
+    interrupted, and the interpreter would wait for it at exit (seconds), or crash in its C++
+    teardown if it did not; so the process flushes its output and exits without either.
+    """
+    fast_decode = sys.modules.get("explorer.fast_decode")  # not imported: nothing compiles
+    if fast_decode is None or not fast_decode.compiling():
+        return status
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(status)

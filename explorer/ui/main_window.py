@@ -254,9 +254,16 @@ class MainWindow(QMainWindow):
     # --- File menu ------------------------------------------------------------------------------
     @Slot()
     def new_run(self) -> None:
-        """Default settings and empty plots; the current model stays in the Explore view."""
-        if not self.training.is_running():
-            self.training.reset()
+        """Default settings and empty plots; the current model stays in the Explore view.
+        An unsaved model is offered for saving first."""
+        if self.training.is_running():
+            return
+        save_to = self._ask_save_path("starting a new run")
+        if save_to is False:
+            return
+        if save_to:
+            self.save_to(save_to)
+        self.training.reset()
 
     @Slot()
     def open_checkpoint(self) -> None:
@@ -295,23 +302,27 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_checkpoint_as(self) -> None:
+        path = self._ask_checkpoint_path()
+        if path:
+            self.save_to(path)
+
+    def _ask_checkpoint_path(self) -> str:
+        """The save dialog, in the folder of the last checkpoint; an empty string if cancelled."""
         from trainer.cli import DEFAULT_CHECKPOINT
 
         folder = self.settings.last_folder(CHECKPOINTS)
         suggestion = str(Path(folder) / Path(DEFAULT_CHECKPOINT).name) if folder else \
             DEFAULT_CHECKPOINT
-        path = QFileDialog.getSaveFileName(self, "Save checkpoint as", suggestion,
+        return QFileDialog.getSaveFileName(self, "Save checkpoint as", suggestion,
                                            CHECKPOINT_FILTER)[0]
-        if path:
-            self.save_to(path)
 
-    def save_to(self, path: str | Path) -> None:
-        """Write the latest model's checkpoint (atomically) on a background thread."""
-        if self.snapshot is None or self._save_job is not None:
+    def save_to(self, path: str | Path, snapshot: RunSnapshot | None = None) -> None:
+        """Write ``snapshot`` (the latest model by default) atomically on a background thread."""
+        snapshot = snapshot or self.snapshot
+        if snapshot is None or self._save_job is not None:
             return
         from trainer.checkpoint import save_checkpoint
 
-        snapshot = self.snapshot
         self._save_job = BackgroundJob(lambda: (save_checkpoint(path, snapshot.checkpoint),
                                                 snapshot), self)
         self._save_job.succeeded.connect(self._on_saved)
@@ -436,7 +447,8 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Offer to save an unsaved model, stop training and join its thread within 2 s."""
+        """Offer to save an unsaved model (training pauses while asked), stop training and join
+        its thread within 2 s."""
         if not self.views_ready:  # closed while starting: build nothing afterwards
             if self._import_job is not None:
                 self._import_job.succeeded.disconnect(self._build_views)
@@ -444,8 +456,14 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         if not self._close_when_idle:
-            save_to = self._ask_save_path()
-            if save_to is False or (save_to and not self._save_now(save_to)):
+            pausing = self.training.is_running() and not self.training.is_paused()
+            if pausing:
+                self.training.set_paused(True)
+            snapshot = self.snapshot
+            save_to = self._ask_save_path("quitting")
+            if save_to is False or (save_to and not self._save_now(save_to, snapshot)):
+                if pausing:
+                    self.training.set_paused(False)
                 event.ignore()
                 return
             self.training.stop()
@@ -461,37 +479,44 @@ class MainWindow(QMainWindow):
             self.shortcuts_dialog.close()
         event.accept()
 
-    def _ask_save_path(self) -> str | bool | None:
-        """A path to save to, None for no saving, False to cancel closing."""
+    def _ask_save_path(self, before: str) -> str | bool | None:
+        """Before ``before`` ("quitting", "starting a new run") with a model that is not saved
+        or a run still in its first epoch: a path to save to, None for no saving, False to
+        cancel."""
+        Button = QMessageBox.StandardButton
         if self.snapshot is None or not self._unsaved:
-            return None
+            if not self.training.is_running():
+                return None
+            answer = QMessageBox.question(
+                self, APP_NAME, f"Training has not finished its first epoch, so there is no "
+                f"model to save yet. Stop it before {before}?", Button.Yes | Button.Cancel,
+                Button.Cancel)
+            return False if answer == Button.Cancel else None
+        epoch = self.snapshot.checkpoint.epoch
         answer = QMessageBox.question(
-            self, APP_NAME, "Save the model of the last completed epoch before quitting?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Cancel:
+            self, APP_NAME, f"The model of epoch {epoch} is not saved. Save it before {before}?",
+            Button.Yes | Button.No | Button.Cancel, Button.Cancel)
+        if answer == Button.Cancel:
             return False
-        if answer == QMessageBox.StandardButton.No:
+        if answer == Button.No:
             return None
-        from trainer.cli import DEFAULT_CHECKPOINT
+        return self._ask_checkpoint_path() or False
 
-        path = QFileDialog.getSaveFileName(self, "Save checkpoint as", DEFAULT_CHECKPOINT,
-                                           CHECKPOINT_FILTER)[0]
-        return path or False
-
-    def _save_now(self, path: str) -> bool:
-        """Save on an I/O thread and wait for it (the window is closing); False on failure."""
+    def _save_now(self, path: str, snapshot: RunSnapshot | None) -> bool:
+        """Save ``snapshot`` on an I/O thread and wait for it (the window is closing); False on
+        failure."""
         from trainer.checkpoint import save_checkpoint
 
-        assert self.snapshot is not None
-        checkpoint = self.snapshot.checkpoint
+        assert snapshot is not None
+        checkpoint = snapshot.checkpoint
         self._finish_save_in_flight()
         try:
             wait_for(lambda: save_checkpoint(path, checkpoint))
         except Exception as exc:
             self._show_error(error_message(exc))
             return False
-        self._unsaved = False
+        if snapshot is self.snapshot:
+            self._unsaved = False
         self._remember_checkpoint(path)
         return True
 

@@ -184,6 +184,14 @@ class TrainingView(QWidget):
             self.pause_button.setEnabled(False)
             self.stop_button.setEnabled(False)
 
+    def is_paused(self) -> bool:
+        return self._running and self.pause_button.text() == "Resume"
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause the run after the current batch, or resume it (as the Pause button does)."""
+        if self.is_running() and paused != self.is_paused():
+            self._toggle_pause()
+
     @Slot()
     def _toggle_pause(self) -> None:
         if not self._running or self._run is None:
