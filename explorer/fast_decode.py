@@ -40,8 +40,14 @@ ENV_SWITCH = "SHAPE_EXPLORER_COMPILE"
 RTOL, ATOL = 1e-3, 1e-4
 """How closely the compiled output must match eager (checked once per batch size)."""
 
+_THREAD_NAME = "decoder-compile"
 _failure_logged = threading.Event()
 _one_compile_at_a_time = threading.Lock()  # the inductor settings below are process-wide
+
+
+def compiling() -> bool:
+    """True while a decoder compilation runs on a background thread (in any session)."""
+    return any(t.name == _THREAD_NAME and t.is_alive() for t in threading.enumerate())
 
 
 def compile_enabled() -> bool:
@@ -189,11 +195,12 @@ class CompiledDecoder:
         """Begin compiling in the background (once); returns self.
 
         The thread is not a daemon: a process that exits while inductor compiles can crash in
-        its C++ teardown (segmentation fault or abort), so exiting waits for the batch size in
-        progress; `cancel` skips the rest.
+        its C++ teardown (segmentation fault or abort), so an interpreter exit waits for the
+        batch size in progress; `cancel` skips the rest. The app does not wait: it leaves with
+        ``os._exit`` while `compiling` (``explorer.ui.app.leave``).
         """
         if self._thread is None:
-            self._thread = threading.Thread(target=self._compile_all, name="decoder-compile")
+            self._thread = threading.Thread(target=self._compile_all, name=_THREAD_NAME)
             self._thread.start()
         return self
 

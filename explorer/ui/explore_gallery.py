@@ -42,7 +42,7 @@ class GalleryPanel(QGroupBox):
         self.temperature.setToolTip(_TEMPERATURE_TIP)
         self.new_samples = QPushButton("New samples")
         self.tiles = TileList(TILE, single_row=False)
-        self.tiles.setMinimumSize(3 * (TILE + 10) + 24, 2 * (TILE + 24) + 8)
+        self.tiles.setMinimumSize(2 * (TILE + 10) + 24, 2 * (TILE + 24) + 8)
 
         controls = QFormLayout()
         row = QHBoxLayout()

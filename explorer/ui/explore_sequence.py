@@ -193,10 +193,13 @@ class SequencePanel(QGroupBox):
         grid.addWidget(self.end, 1, 1)
         options = QHBoxLayout()
         for widget in (QLabel("Method"), self.method, QLabel("Steps"), self.steps,
-                       self.interpolate_button, QLabel("Range"), self.extent,
-                       self.traverse_button):
+                       self.interpolate_button):
             options.addWidget(widget)
         options.addStretch(1)
+        traversal = QHBoxLayout()
+        for widget in (QLabel("Range"), self.extent, self.traverse_button):
+            traversal.addWidget(widget)
+        traversal.addStretch(1)
         player = QHBoxLayout()
         player.addWidget(self.play_button)
         player.addWidget(self.scrub, 1)
@@ -204,6 +207,7 @@ class SequencePanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addLayout(options)
+        layout.addLayout(traversal)
         layout.addLayout(player)
         layout.addWidget(self.filmstrip)
 

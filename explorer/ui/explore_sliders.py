@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -28,8 +29,12 @@ from trainer.families import LatentFamily
 
 SLIDER_RANGE = 3.0
 STEPS_PER_UNIT = 100
+SLIDER_MIN_WIDTH = 120
+"""A slider spans 2 x SLIDER_RANGE: at this width a pixel moves a value by 0.05 at most."""
 
-_INACTIVE_STYLE = "color: #8a8f98;"
+_GREYED_ROLES = (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText, QPalette.ColorRole.Highlight,
+                 QPalette.ColorRole.Button)
 _RESET_TEXT = {False: "Reset to zero", True: "Reset to class 0"}
 
 
@@ -60,7 +65,7 @@ class LatentSliders(QGroupBox):
         self._grid = QGridLayout(self._rows)
         self._grid.setColumnStretch(1, 1)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea(widgetResizable=True)
+        self._scroll = scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self._rows)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
@@ -123,6 +128,14 @@ class LatentSliders(QGroupBox):
             self.legend.setText(f"{len(measures)} dimensions, {inactive} inactive (Var(mu) < "
                                 f"{threshold}, greyed).{pose} Select a row to traverse.")
         self._show_code()
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        """Keep the rows (sliders at SLIDER_MIN_WIDTH at least) from being cut off."""
+        self._rows.adjustSize()
+        self._scroll.setMinimumWidth(self._rows.minimumSizeHint().width()
+                                     + self._scroll.verticalScrollBar().sizeHint().width()
+                                     + 2 * self._scroll.frameWidth())
 
     def _label_row(self, dim: int, value: float) -> bool:
         """Label and grey row ``dim`` by its Var(mu) or information; True when inactive."""
@@ -142,7 +155,7 @@ class LatentSliders(QGroupBox):
         for widget in (self._selection.button(dim), editor, self._values[dim],
                        self._variances[dim]):
             widget.setToolTip(tip)
-            widget.setStyleSheet(_INACTIVE_STYLE if is_inactive else "")
+            widget.setPalette(_greyed(widget.palette()) if is_inactive else QPalette())
         return is_inactive
 
     def set_code(self, code: np.ndarray, *, origin: bool = False) -> None:
@@ -175,6 +188,7 @@ class LatentSliders(QGroupBox):
     def _new_slider(self, dim: int) -> QSlider:
         limit = int(SLIDER_RANGE * STEPS_PER_UNIT)
         slider = QSlider(Qt.Orientation.Horizontal, minimum=-limit, maximum=limit)
+        slider.setMinimumWidth(SLIDER_MIN_WIDTH)
         slider.setPageStep(STEPS_PER_UNIT // 2)
         slider.valueChanged.connect(lambda v, d=dim: self._on_slider(d, v))
         self.sliders.append(slider)
@@ -229,3 +243,22 @@ class LatentSliders(QGroupBox):
     def _reset(self, code: np.ndarray) -> None:
         self.set_code(code)
         self.codeChanged.emit(self.code())
+
+
+def is_greyed(widget: QWidget) -> bool:
+    """True when ``widget`` is drawn greyed out (as if disabled) while it stays usable."""
+    palette = widget.palette()
+    return widget.isEnabled() and all(
+        palette.color(QPalette.ColorGroup.Active, role)
+        == palette.color(QPalette.ColorGroup.Disabled, role) for role in _GREYED_ROLES)
+
+
+def _greyed(palette: QPalette) -> QPalette:
+    """``palette`` with its active colours replaced by the disabled ones: a greyed-out look
+    that keeps the widget's own style (a style sheet would draw a slider as a bare box)."""
+    palette = QPalette(palette)
+    for role in _GREYED_ROLES:
+        disabled = palette.color(QPalette.ColorGroup.Disabled, role)
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, role, disabled)
+    return palette

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSlider,
-    QSplitter,
     QStackedLayout,
     QVBoxLayout,
     QWidget,
@@ -53,6 +53,7 @@ from explorer.ui.explore_tasks import (
 )
 from explorer.ui.explore_worker import ExploreWorker
 from explorer.ui.mesh_view import MeshView
+from explorer.ui.splitter import GripSplitter
 from trainer.budgets import ERROR_CHARS
 from trainer.describe import describe_model
 from trainer.error_line import printable
@@ -105,6 +106,8 @@ class ExploreView(QWidget):
         self.threshold_label = QLabel()
         self.model_info = QLabel()
         self.model_info.setStyleSheet("color: #4b5563;")
+        self.model_info.setSizePolicy(QSizePolicy.Policy.Ignored,   # cut short in a small window
+                                      QSizePolicy.Policy.Preferred)
         self._value_range = (0.0, 1.0)
         self.box = QCheckBox("Voxel grid box")
         self.reset_camera = QPushButton("Reset camera")
@@ -182,6 +185,7 @@ class ExploreView(QWidget):
             self.sequence.set_frames([], "")
         self._set_value_range(session)
         self.model_info.setText(model_summary(session))
+        self.model_info.setToolTip(model_summary(session))
         self.sliders.set_family(session.family, session.unit_measures())
         self.gallery.set_tempered(session.family.tempered_prior)
         self.sequence.set_family(session.family)
@@ -215,7 +219,7 @@ class ExploreView(QWidget):
         toolbar.addWidget(self.box)
         toolbar.addWidget(self.reset_camera)
         toolbar.addSpacing(12)
-        toolbar.addWidget(self.model_info)
+        toolbar.addWidget(self.model_info, 1)
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
@@ -229,12 +233,11 @@ class ExploreView(QWidget):
         left_column.addWidget(self.gallery, 1)
         left_column.addWidget(self.export_panel)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = GripSplitter(Qt.Orientation.Horizontal)
         for widget, stretch in ((left, 0), (centre, 1), (self.sliders, 0)):
-            splitter.addWidget(widget)
-            splitter.setStretchFactor(splitter.count() - 1, stretch)
-        splitter.setChildrenCollapsible(False)
-        return splitter
+            self.splitter.addWidget(widget)
+            self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+        return self.splitter
 
     def _connect(self) -> None:
         self.threshold.valueChanged.connect(self._on_threshold)

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 APP_NAME = "Shape Latent Explorer"
 CLOSE_WAIT_MS = 2000
+EXPLORE_SPLITTER = "explore"
+DEFAULT_SIZE = (1500, 950)
+"""The window's first size, on a screen that has room for it (else most of the screen)."""
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 OPEN_FILTER = "Checkpoints (*.pt *.safetensors);;All files (*)"
 HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimesh",
@@ -69,7 +72,9 @@ class MainWindow(QMainWindow):
                  import_in_background: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
-        self.resize(1500, 950)
+        available = self.screen().availableGeometry()
+        self.resize(min(DEFAULT_SIZE[0], available.width() * 19 // 20),
+                    min(DEFAULT_SIZE[1], available.height() * 9 // 10))
         self.settings = settings or AppSettings()
         self.settings.restore_window(self)
         self.training: TrainingView
@@ -173,6 +178,7 @@ class MainWindow(QMainWindow):
         self._no_model_hint = self.explore.hint.text()
         self.training.form.start_folder = self.settings.last_folder(DATA)
         self.explore.export_panel.folder = self.settings.last_folder(EXPORTS)
+        self.settings.restore_splitter(EXPLORE_SPLITTER, self.explore.splitter)
 
         self.training.snapshot_taken.connect(self._on_snapshot)
         self.training.run_ended.connect(self._on_run_ended)
@@ -474,7 +480,7 @@ class MainWindow(QMainWindow):
             return
         self._finish_save_in_flight()
         self.explore.shutdown()
-        self.settings.save_window(self)
+        self.settings.save_window(self, {EXPLORE_SPLITTER: self.explore.splitter})
         if self.shortcuts_dialog is not None:
             self.shortcuts_dialog.close()
         event.accept()

@@ -116,7 +116,7 @@ class MeshView(QWidget):
         super().__init__(parent)
         self.gl_view = GLViewWindow()
         self.gl_container = QWidget.createWindowContainer(self.gl_view, self)
-        self.gl_container.setMinimumSize(320, 240)
+        self.gl_container.setMinimumSize(320, 200)
         self.gl_container.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.gl_view.setBackgroundColor(BACKGROUND)
         self.mesh_item = gl.GLMeshItem(smooth=True, shader=HeadlightShader(),

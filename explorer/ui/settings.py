@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Signal
-from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QSplitter, QWidget
 
 ORGANIZATION = "ShapeLatentExplorer"
 APPLICATION = "Shape Latent Explorer"
@@ -73,10 +73,19 @@ class AppSettings:
             window.restoreState(state)
         return True
 
-    def save_window(self, window: QMainWindow) -> None:
+    def save_window(self, window: QMainWindow, splitters: dict[str, QSplitter] | None = None,
+                    ) -> None:
+        """Remember ``window``'s geometry and the panel sizes of the named ``splitters``."""
         self.store.setValue("window/geometry", window.saveGeometry())
         self.store.setValue("window/state", window.saveState())
+        for name, splitter in (splitters or {}).items():
+            self.store.setValue(f"splitters/{name}", splitter.saveState())
         self.store.sync()
+
+    def restore_splitter(self, name: str, splitter: QSplitter) -> bool:
+        """Give ``splitter`` the panel sizes saved under ``name``; False when none were."""
+        state = self.store.value(f"splitters/{name}")
+        return isinstance(state, QByteArray) and splitter.restoreState(state)
 
 
 class RecentMenu(QMenu):

@@ -99,7 +99,7 @@ class _LogAxis(pg.AxisItem):
 
 def _new_plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
     widget = pg.PlotWidget(background="w", axisItems={"left": _LogAxis("left")} if log_y else None)
-    widget.setMinimumSize(220, 160)
+    widget.setMinimumSize(170, 130)
     item = widget.getPlotItem()
     item.setTitle(title, color=TEXT, size="10pt")
     for side, label in (("bottom", x_label), ("left", y_label)):
