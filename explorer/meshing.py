@@ -54,6 +54,24 @@ def mesh_from_grid(
     return trimesh.Trimesh(vertices, faces, vertex_normals=normals, process=False)
 
 
+def no_surface_advice(grid: np.ndarray, threshold: float, *, inside_low: bool = False,
+                      threshold_range: tuple[float, float] = (-np.inf, np.inf)) -> str:
+    """Why ``grid`` has no surface at ``threshold`` and what to try, in a line for a person;
+    moving the threshold is offered only when a threshold in ``threshold_range`` would help."""
+    grid = np.asarray(grid)
+    low, high = float(grid.min()), float(grid.max())
+    all_inside = (high <= threshold) if inside_low else (low >= threshold)
+    side = "inside" if all_inside else "outside"
+    value, which = (high, "highest") if all_inside == inside_low else (low, "lowest")
+    text = (f"{NO_SURFACE_MESSAGE} ({threshold:.2f}): every voxel is {side} (the {which} value "
+            f"is {value:.2f}). ")
+    if threshold_range[0] < value < threshold_range[1]:
+        move = "Raise" if value >= threshold else "Lower"
+        return text + (f"{move} the threshold past {value:.2f}, pick another sample or move "
+                       "a slider.")
+    return text + "Pick another sample or move a slider."
+
+
 def _bounds(above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop indices per axis of the voxels marked in ``above``, widened by _MARGIN
     and clipped to the grid.

@@ -27,7 +27,8 @@ class GalleryPanel(QGroupBox):
     """Asks for ``GALLERY_SIZE`` prior samples at a seed and temperature; shows their tiles.
 
     ``samplesRequested(seed, temperature)`` fires on "New samples" (which first moves to the next
-    seed) and when the seed or temperature is edited; ``picked(index)`` when a tile is clicked.
+    seed, unless a seed was typed) and when the seed or temperature is edited; ``picked(index)``
+    when a tile is clicked or reached with the keyboard.
     """
 
     samplesRequested = Signal(int, float)
@@ -54,14 +55,19 @@ class GalleryPanel(QGroupBox):
         layout.addLayout(controls)
         layout.addWidget(self.tiles, 1)
 
+        self._seed_typed = False   # typed into the seed box, not yet applied by Enter
+        self._requested: tuple[int, float] | None = None
         self.new_samples.clicked.connect(self._next_seed)
+        self.seed.lineEdit().textEdited.connect(self._on_seed_typed)
+        self.seed.lineEdit().returnPressed.connect(self._on_seed_entered)
         self.seed.valueChanged.connect(self.request)
         self.temperature.valueChanged.connect(self.request)
         self.tiles.picked.connect(self.picked)
 
     def request(self) -> None:
         """Ask for samples at the current seed and temperature."""
-        self.samplesRequested.emit(self.seed.value(), self.temperature.value())
+        self._requested = (self.seed.value(), self.temperature.value())
+        self.samplesRequested.emit(*self._requested)
 
     def set_tempered(self, tempered: bool) -> None:
         """Whether the model's prior takes a temperature (categorical priors draw uniform
@@ -74,5 +80,28 @@ class GalleryPanel(QGroupBox):
     def show_samples(self, thumbnails: list[np.ndarray | None]) -> None:
         self.tiles.set_tiles(thumbnails, [f"#{i + 1}" for i in range(len(thumbnails))])
 
+    def select(self, index: int) -> None:
+        """Highlight sample ``index`` (the one in the 3D view) without emitting ``picked``."""
+        self.tiles.select(index)
+
+    def unselect(self) -> None:
+        """Highlight no sample: the 3D view shows another shape."""
+        self.tiles.unselect()
+
+    def _on_seed_typed(self) -> None:
+        self._seed_typed = True
+
+    def _on_seed_entered(self) -> None:
+        """Enter applied the typed seed (leaving the box for "New samples" leaves it to the
+        button)."""
+        self._seed_typed = False
+
     def _next_seed(self) -> None:
+        """The typed seed when one was typed since, else the next seed."""
+        if self._seed_typed:
+            self._seed_typed = False
+            self.seed.interpretText()
+            if self._requested != (self.seed.value(), self.temperature.value()):
+                self.request()
+            return
         self.seed.setValue(self.seed.value() + 1)   # emits valueChanged -> request()

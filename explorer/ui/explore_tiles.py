@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
 from explorer.ui.mesh_view import BACKGROUND
@@ -23,7 +23,8 @@ def pixmap_from_rgba(image: np.ndarray) -> QPixmap:
 class TileList(QListWidget):
     """Thumbnails with captions in a wrapping grid or a single scrolling row.
 
-    ``picked(index)`` fires when the user clicks a tile (not when the selection is set in code).
+    ``picked(index)`` fires when the user clicks a tile or moves to one with the keyboard (not
+    when the selection is set in code).
     """
 
     picked = Signal(int)
@@ -67,6 +68,22 @@ class TileList(QListWidget):
         self.setCurrentRow(index)
         if (item := self.item(index)) is not None:
             self.scrollToItem(item)
+
+    def unselect(self) -> None:
+        """Highlight no tile (the shape in view is none of them)."""
+        self.clearSelection()
+        self.setCurrentRow(-1)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Arrow keys (and Home, End, Page Up/Down) pick the tile they move to; Enter or
+        Return picks the highlighted one."""
+        before = self.currentRow()
+        super().keyPressEvent(event)
+        row = self.currentRow()
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if row >= 0 and (row != before or enter):
+            self.setCurrentRow(row)    # highlighted too when it was only the current item
+            self.picked.emit(row)
 
     def _on_clicked(self, item: QListWidgetItem) -> None:
         self.picked.emit(self.row(item))

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import export
-from explorer.meshing import NO_SURFACE_MESSAGE
+from explorer.meshing import NO_SURFACE_MESSAGE, no_surface_advice
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export as ex
 from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
@@ -88,6 +88,7 @@ class ExploreView(QWidget):
         self._gallery: list[Shape] = []
         self._frames: list[Shape] = []
         self._sequence_kind = ""
+        self._first_sample = False  # the next gallery's first sample goes to the 3D view
         self._rerun_sequence: Callable[[], None] | None = None
         self._export_ids = itertools.count(1)
         self.service = ExploreWorker(self)
@@ -144,6 +145,12 @@ class ExploreView(QWidget):
         low, high = self._value_range
         return low + (high - low) * self.threshold.value() / THRESHOLD_STEPS
 
+    def _threshold_reach(self) -> tuple[float, float]:
+        """The lowest and highest iso-level the threshold slider can be set to."""
+        low, high = self._value_range
+        step = (high - low) / THRESHOLD_STEPS
+        return low + step * self.threshold.minimum(), low + step * self.threshold.maximum()
+
     def _set_value_range(self, session: ExplorerSession) -> None:
         """Map the threshold slider onto this model's decoded values; move it to the model's
         iso-level when the range changes (probabilities <-> signed distances)."""
@@ -159,13 +166,17 @@ class ExploreView(QWidget):
             "Iso-level of the surface: occupancy probability above which a point counts as inside")
         self._update_threshold_label()
 
-    def set_session(self, session: ExplorerSession | None) -> None:
+    def set_session(self, session: ExplorerSession | None, *, first_sample: bool = False) -> None:
         """Explore ``session`` (a snapshot model), or show the hint to load one when None.
 
         A new session with the same latent size keeps the code, gallery seed and sequence,
-        and decodes them again with the new weights. The session's decoder is compiled in the
-        background for the slider and gallery batch sizes; decoding is eager until then.
+        and decodes them again with the new weights. With ``first_sample`` the 3D view waits
+        for the gallery and shows its first sample that has a surface (the mean code z = 0 of
+        a model trained on varied solids is often a blur with none). The session's decoder is
+        compiled in the background for the slider and gallery batch sizes; decoding is eager
+        until then.
         """
+        self._first_sample = first_sample
         for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
             self.service.cancel(channel)
         self._cache = GridCache()
@@ -191,7 +202,11 @@ class ExploreView(QWidget):
         self.sequence.set_family(session.family)
         for picker in (self.sequence.start, self.sequence.end):
             picker.set_data(session)
-        self._request_shape(self.sliders.code())
+        if first_sample:
+            self.service.cancel("shape")
+            self.mesh_view.show_message("Drawing the first samples ...")
+        else:
+            self._request_shape(self.sliders.code())
         self.gallery.request()
         if self._rerun_sequence is not None:
             self._rerun_sequence()
@@ -244,7 +259,7 @@ class ExploreView(QWidget):
         self.box.toggled.connect(self.mesh_view.set_box_visible)
         self.reset_camera.clicked.connect(self.mesh_view.reset_camera)
         self._restyle.timeout.connect(self._remesh_collections)
-        self.sliders.codeChanged.connect(self._request_shape)
+        self.sliders.codeChanged.connect(self._on_code_edited)
         self.gallery.samplesRequested.connect(self._request_gallery)
         self.gallery.picked.connect(self._load_gallery_sample)
         self.sequence.interpolateRequested.connect(self._request_interpolation)
@@ -263,9 +278,16 @@ class ExploreView(QWidget):
                                  self.threshold_value(), self._cache)
         self.service.submit("shape", task, self._show_shape, live=True)
 
+    def _on_code_edited(self, code: np.ndarray) -> None:
+        """A slider moved or a reset: the shape is no longer a gallery sample."""
+        self.gallery.unselect()
+        self._request_shape(code)
+
     def _show_shape(self, shape: Shape) -> None:
         self._current = shape
-        self.mesh_view.show_mesh(shape.mesh, NO_SURFACE_MESSAGE)
+        self.mesh_view.show_mesh(shape.mesh, no_surface_advice(
+            shape.grid, shape.threshold, inside_low=shape.inside_low,
+            threshold_range=self._threshold_reach()))
         self.shapeShown.emit()
 
     def _show_origin(self, shape: Shape) -> None:
@@ -273,7 +295,9 @@ class ExploreView(QWidget):
         self._show_shape(shape)
 
     def _load(self, shape: Shape) -> None:
-        """Put an already decoded shape in the view and the sliders (re-meshed if needed)."""
+        """Put an already decoded shape in the view and the sliders (re-meshed if needed); the
+        gallery's highlight goes (a gallery sample highlights itself again)."""
+        self.gallery.unselect()
         self.sliders.set_code(shape.code, origin=True)
         if shape.threshold == self.threshold_value():
             self.service.cancel("shape")   # a result still in flight must not replace it
@@ -301,11 +325,20 @@ class ExploreView(QWidget):
     def _show_gallery(self, shapes: list[Shape]) -> None:
         self._gallery = shapes
         self.gallery.show_samples([s.thumbnail for s in shapes])
+        if self._first_sample:
+            self._first_sample = False
+            first = next((i for i, shape in enumerate(shapes) if shape.mesh is not None), None)
+            if first is None:
+                self._request_shape(self.sliders.code())
+            else:
+                self._load(shapes[first])
+                self.gallery.select(first)
         self.galleryShown.emit()
 
     def _load_gallery_sample(self, index: int) -> None:
         if 0 <= index < len(self._gallery):
             self._load(self._gallery[index])
+            self.gallery.select(index)
 
     # --- sequences -----------------------------------------------------------------------------
     def _request_interpolation(self) -> None:
@@ -383,6 +416,7 @@ class ExploreView(QWidget):
             self._on_error("shape", str(exc))
             return
         session, threshold, cache = self._session, self.threshold_value(), self._cache
+        self.gallery.unselect()
         self.service.submit("shape", lambda: decode_shape(
             session, endpoint.resolve(session), threshold, cache), self._show_origin, live=True)
 

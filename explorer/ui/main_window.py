@@ -367,11 +367,10 @@ class MainWindow(QMainWindow):
         self._load_job = self._loading = None
         self.snapshot, self._unsaved = snapshot, False
         self.training.show_snapshot(snapshot)
-        self._explore(snapshot)
+        self._explore(snapshot, first_sample=startup)
         ckpt = snapshot.checkpoint
         if startup:
             self._show_tab(self.explore)
-            self.explore.galleryShown.connect(self._show_first_sample)
             data = "the built-in solids" if ckpt.config.is_builtin_data else ckpt.config.data
             self.statusBar().showMessage(
                 f"Exploring {path.name}, a model trained for {ckpt.epoch} epochs on {data}. "
@@ -385,16 +384,6 @@ class MainWindow(QMainWindow):
                                          f"{note}.")
         self._update_actions()
         self.loadFinished.emit()
-
-    @Slot()
-    def _show_first_sample(self) -> None:
-        """At start-up, put the first gallery sample that has a surface in the 3D view (the
-        mean code z = 0 of a model trained on varied solids is often a blur with none)."""
-        self.explore.galleryShown.disconnect(self._show_first_sample)
-        shapes = self.explore.gallery_shapes
-        first = next((i for i, shape in enumerate(shapes) if shape.mesh is not None), None)
-        if first is not None:
-            self.explore.gallery.picked.emit(first)  # as if its tile were clicked
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
@@ -438,9 +427,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._show_error(message)
 
-    def _explore(self, snapshot: RunSnapshot) -> None:
+    def _explore(self, snapshot: RunSnapshot, first_sample: bool = False) -> None:
         self._explored = snapshot
-        self.explore.set_session(snapshot.session)
+        self.explore.set_session(snapshot.session, first_sample=first_sample)
         self._update_actions()
 
     @Slot(str)

@@ -24,6 +24,7 @@ from explorer.meshing import NO_SURFACE_MESSAGE
 from explorer.thumbnails import MESH_RGB
 
 BACKGROUND = (38, 42, 50)
+_WARNING_STYLE = "color: #92400e; background: #fef3c7; font-weight: bold; padding: 4px;"
 CAMERA = {"distance": 2.3, "elevation": 25.0, "azimuth": 45.0}
 """The default camera; the thumbnails use the same azimuth and elevation."""
 
@@ -126,7 +127,7 @@ class MeshView(QWidget):
         self.box_item.setVisible(False)
         self.gl_view.addItem(self.mesh_item)
         self.gl_view.addItem(self.box_item)
-        self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.gl_container, 1)
@@ -137,12 +138,17 @@ class MeshView(QWidget):
         """Display ``mesh``; None hides it and shows ``message`` instead."""
         if mesh is None or len(mesh.faces) == 0:
             self.mesh_item.setVisible(False)
-            self.status.setText(message)
+            self.show_message(message, warning=True)
         else:
             self.mesh_item.setMeshData(meshdata=_MeshData(mesh))
             self.mesh_item.setVisible(True)
-            self.status.setText(f"{len(mesh.vertices):,} vertices · {len(mesh.faces):,} faces")
+            self.show_message(f"{len(mesh.vertices):,} vertices · {len(mesh.faces):,} faces")
         self.meshShown.emit()
+
+    def show_message(self, text: str, *, warning: bool = False) -> None:
+        """The line under the view; a warning (an empty view and why) stands out."""
+        self.status.setText(text)
+        self.status.setStyleSheet(_WARNING_STYLE if warning else "")
 
     def vertices(self) -> np.ndarray | None:
         """The vertices the GL item holds (None while nothing is shown)."""
