@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QSlider
 from explorer.ui.explore_sliders import SLIDER_MIN_WIDTH, LatentSliders, is_greyed
 from explorer.ui.main_window import MainWindow
 from explorer.ui.splitter import GripHandle
+from trainer.config import TrainConfig
+from trainer.families import family_of
 
 WAIT_MS = 30_000
 
@@ -34,7 +36,7 @@ def test_sliders_are_at_least_120_px_wide_at_the_default_window_size(launch, tin
 def test_inactive_dimensions_are_greyed_but_remain_full_sliders(qtbot) -> None:
     panel = LatentSliders()
     qtbot.addWidget(panel)
-    panel.set_dimensions(np.array([0.8, 0.002]))
+    panel.set_family(family_of(TrainConfig(latent_dim=2)), np.array([0.8, 0.002]))
     panel.resize(panel.sizeHint())
     panel.show()
     qtbot.waitExposed(panel)
@@ -44,7 +46,7 @@ def test_inactive_dimensions_are_greyed_but_remain_full_sliders(qtbot) -> None:
     assert inactive.height() == active.height()
     assert is_greyed(inactive) and not is_greyed(active)
     assert not inactive.styleSheet()            # a style sheet draws a slider as a bare box
-    panel.set_dimensions(np.array([0.8, 0.5]))  # the dimension became active
+    panel.set_family(family_of(TrainConfig(latent_dim=2)), np.array([0.8, 0.5]))  # now active
     assert not is_greyed(panel.sliders[1])
 
 
