@@ -179,6 +179,9 @@ def report_text(report: ImportReport) -> str:
 
 
 def _headline(report: ImportReport) -> str:
+    if not report.imported:
+        return (f"<b>No shape could be imported</b> from {html.escape(str(report.folder))}: "
+                "each file and why is listed below.")
     classes = len(report.class_counts)
     text = (f"Imported <b>{report.imported}</b> shape{'s' * (report.imported != 1)} in "
             f"{classes} class{'es' * (classes != 1)} from {html.escape(str(report.folder))} at "

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 APP_NAME = "Shape Latent Explorer"
 CLOSE_WAIT_MS = 2000
 EXPLORE_SPLITTER = "explore"
+FAILURE_NOTE_MS = 10_000
+"""How long the status bar notes a failure (its dialog gave the details)."""
 DEFAULT_SIZE = (1500, 950)
 """The window's first size, on a screen that has room for it (else most of the screen)."""
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
@@ -398,7 +400,7 @@ class MainWindow(QMainWindow):
         if not path.exists():
             self.settings.remove_recent(path)
             self.recent_menu.refresh()
-        self.statusBar().showMessage("Opening failed.")
+        self.statusBar().showMessage(f"Opening {path.name} failed.", FAILURE_NOTE_MS)
         self._update_actions()
         self._show_error(message)
         self.loadFinished.emit()
@@ -423,7 +425,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_save_failed(self, message: str) -> None:
         self._save_job = None
-        self.statusBar().showMessage("Saving failed.")
+        self.statusBar().showMessage("Saving failed.", FAILURE_NOTE_MS)
         self._update_actions()
         self._show_error(message)
 

@@ -63,6 +63,8 @@ class TrainingView(QWidget):
         self.import_report: ImportReportDialog | None = None
         self._running = self._failed = self._importing = False
         self._epochs = 0
+        self._last_progress: BatchProgress | None = None
+        self._progress_note = ""   # in place of the ETA: "paused", "stopping", ...
         self._unplotted: tuple[EpochReport, ...] | None = None  # the newest history, until drawn
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_INTERVAL_MS)
         self._plot_timer.timeout.connect(self._plot)
@@ -159,6 +161,7 @@ class TrainingView(QWidget):
         worker.failed.connect(self._on_failed)
         worker.ended.connect(self._on_ended)
         self._running, self._failed = True, False
+        self._progress_note = ""
         self._run.start()
         self.pause_button.setText("Pause")
         self._update_controls()
@@ -181,6 +184,7 @@ class TrainingView(QWidget):
         if self._running and self._run is not None:
             self._run.worker.stop()
             self.status.setText("Cancelling the import..." if self._importing else "Stopping...")
+            self._note_progress("stopping")
             self.pause_button.setEnabled(False)
             self.stop_button.setEnabled(False)
 
@@ -200,10 +204,12 @@ class TrainingView(QWidget):
             self._run.worker.pause()
             self.pause_button.setText("Resume")
             self.status.setText("Paused (after the current batch).")
+            self._note_progress("paused")
         else:
             self._run.worker.resume()
             self.pause_button.setText("Pause")
             self.status.setText("Training...")
+            self._note_progress("")
 
     @Slot()
     def _update_controls(self) -> None:
@@ -271,6 +277,8 @@ class TrainingView(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
+        if self._last_progress is None:     # failed before training: the import's count goes
+            self._show_progress(None)
         self._close_import_progress()
         self._failed = True
         self.status.setText(f"Failed: {message}")
@@ -285,6 +293,7 @@ class TrainingView(QWidget):
         if self._importing:
             self._show_progress(None)
             self._close_import_progress()
+        self._note_progress("failed" if self._failed else "finished" if finished else "stopped")
         self._running = False
         self._plot_timer.stop()
         self._plot()
@@ -293,6 +302,9 @@ class TrainingView(QWidget):
         self.run_ended.emit(finished)
 
     def _show_progress(self, p: BatchProgress | None) -> None:
+        """The bar at batch ``p`` of the run; "Not running" for None. While the run pauses or
+        stops, or once it ended, the bar says so instead of an ETA."""
+        self._last_progress = p
         if p is None:
             self.progress.setValue(0)
             self.progress.setFormat("Not running")
@@ -301,7 +313,13 @@ class TrainingView(QWidget):
         eta = p.elapsed_s * (1 - done) / max(done, 1e-9)
         self.progress.setValue(round(done * PROGRESS_STEPS))
         self.progress.setFormat(f"Epoch {p.epoch}/{self._epochs} · batch {p.batch}/{p.batches}"
-                                f" · ETA {_duration(eta)}")
+                                f" · {self._progress_note or 'ETA ' + _duration(eta)}")
+
+    def _note_progress(self, note: str) -> None:
+        """Say ``note`` ("paused", "stopping", "stopped", ...) in place of the ETA."""
+        self._progress_note = note
+        if self._last_progress is not None:
+            self._show_progress(self._last_progress)
 
 
 def _duration(seconds: float) -> str:

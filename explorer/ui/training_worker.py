@@ -21,9 +21,10 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from explorer.ui.background import error_message
 from explorer.ui.snapshot import take_snapshot
 from trainer.config import TrainConfig
-from trainer.data.folder import ImportCancelled
+from trainer.data.folder import ImportCancelled, NothingImported
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
+from trainer.errors import DataError
 from trainer.loop import Trainer
 from trainer.report import BatchProgress, EpochReport
 from trainer.thread_priority import lower_current_thread_priority
@@ -110,6 +111,12 @@ class TrainingWorker(QObject):
             data = load_run_data(cfg, progress=self._on_import, cancel=self._stop.is_set)
         except ImportCancelled:
             return None
+        except NothingImported as exc:   # the report dialog gives every file's reason
+            self.imported.emit(exc.report)
+            failed = len(exc.report.failed)
+            raise DataError(f"None of the {failed} shape file{'s' * (failed != 1)} in "
+                            f"{exc.report.folder} could be imported: the import report lists "
+                            "each file and why.") from exc
         self._names = data.names
         if data.report is not None:
             self.imported.emit(data.report)

@@ -192,9 +192,13 @@ def test_a_folder_with_nothing_usable_shows_one_error(window, start_on, dialogs,
     qtbot.waitUntil(lambda: not view.is_running(), timeout=WAIT_MS)
     assert len(dialogs.errors) == 1
     assert dialogs.errors[0].startswith("None of the 2 shape files in")
-    assert "a.stl: " in dialogs.errors[0] and "b.off: " in dialogs.errors[0]
-    assert not view.import_progress.isVisible() and view.import_report is None
+    assert "the import report lists each file and why" in dialogs.errors[0]
+    assert not view.import_progress.isVisible()
+    assert view.import_report.isVisible()
+    assert "No shape could be imported" in view.import_report.summary.text()
+    assert [row[0] for row in view.import_report.skipped.rows()] == ["a.stl", "b.off"]
     assert view.status.text().startswith("Failed: None of the 2 shape files")
+    assert view.progress.format() == "Not running"
 
 
 def test_an_opened_folder_checkpoint_offers_its_shapes_by_file_name(

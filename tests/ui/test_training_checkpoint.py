@@ -30,7 +30,7 @@ def checkpoint_file(tmp_path_factory) -> Path:
 def test_open_restores_config_plots_and_model_then_save_writes_it(
         window, dialogs, qtbot, monkeypatch, checkpoint_file, tmp_path) -> None:
     explored = []
-    monkeypatch.setattr(window.explore, "set_session", explored.append)
+    monkeypatch.setattr(window.explore, "set_session", lambda s, **_: explored.append(s))
     dialogs.open_path = str(checkpoint_file)
     window.open_action.trigger()
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=WAIT_MS)

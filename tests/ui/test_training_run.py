@@ -45,7 +45,7 @@ def test_plots_follow_the_reports_and_pause_resume_stop_work(window, start, qtbo
                                                              monkeypatch) -> None:
     view, plots = window.training, window.training.plots
     explored = []
-    monkeypatch.setattr(window.explore, "set_session", explored.append)
+    monkeypatch.setattr(window.explore, "set_session", lambda s, **_: explored.append(s))
     progress, snapshots = start(epochs=200)
     qtbot.waitUntil(lambda: len(snapshots) >= 2, timeout=WAIT_MS)
     assert re.fullmatch(r"Epoch \d+/200 · batch \d+/\d+ · ETA \d+:\d\d", view.progress.format())
@@ -157,7 +157,7 @@ def test_a_nan_loss_reaches_the_error_dialog_and_the_last_good_model_stays(
 
     monkeypatch.setattr(families, "negative_elbo", negative_elbo)
     explored = []
-    monkeypatch.setattr(window.explore, "set_session", explored.append)
+    monkeypatch.setattr(window.explore, "set_session", lambda s, **_: explored.append(s))
     _, snapshots = start(epochs=200)
     qtbot.waitUntil(lambda: len(snapshots) >= 1, timeout=WAIT_MS)
     poisoned.append(True)

@@ -64,6 +64,14 @@ class ImportCancelled(DataError):
     """The import was stopped through its ``cancel`` callback."""
 
 
+class NothingImported(DataError):
+    """No shape file could be used; ``report`` lists every one with its reason."""
+
+    def __init__(self, message: str, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 @dataclass(frozen=True)
 class SkippedFile:
     """A file (or folder) that gave no shape: its path below the root ('/'-separated), and why."""
@@ -142,7 +150,10 @@ def load_folder_with_report(
     grids, kept, failed, hits = _import_files(root, files, resolution, cache, progress, cancel)
     failed = sorted(unreadable + failed, key=lambda f: f.path)
     if not kept:
-        raise DataError(_nothing_usable_message(root, len(files), failed))
+        raise NothingImported(_nothing_usable_message(root, len(files), failed), ImportReport(
+            folder=root, resolution=resolution, files=(), class_counts={}, failed=tuple(failed),
+            ignored=tuple(ignored), cache_hits=hits, cache_dir=cache.directory,
+            cache_error=cache.error, seconds=time.monotonic() - start))
     class_names = sorted({class_name for _, class_name in kept})
     counts = Counter(class_name for _, class_name in kept)
     report = ImportReport(
