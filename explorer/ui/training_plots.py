@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import ceil, floor
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,6 +27,7 @@ from trainer.report import BatchProgress, EpochReport
 COLUMNS = 4
 TEXT, TARGET, BATCH = "#202020", "#555555", "#9ecae1"
 ACTIVE_BAR, INACTIVE_BAR = "#4c78a8", "#e45756"
+BAR_PLOT_MIN_HEIGHT = 170
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,23 @@ class _LogAxis(pg.AxisItem):
     def logTickValues(self, min_val: float, max_val: float, size: float,
                       std_ticks: list) -> list:
         levels = super().logTickValues(min_val, max_val, size, std_ticks)
-        return [(spacing, [v for v in values if spacing is not None
-                           or round(10 ** (v % 1)) in (1, 2, 3, 5)]) for spacing, values in levels]
+        sparse = [(spacing, [v for v in values if spacing is not None
+                             or round(10 ** (v % 1)) in (1, 2, 3, 5)])
+                  for spacing, values in levels]
+        if sum(len(values) for _, values in sparse) >= 2:
+            return sparse
+        # A range within one decade may hold at most one of them: ticks at two significant
+        # digits instead, about four of them.
+        fine = [decade + np.log10(mantissa / 10) for decade in range(floor(min_val),
+                                                                   ceil(max_val))
+                for mantissa in range(10, 100)]
+        fine = [v for v in fine if min_val <= v <= max_val]
+        return [(None, fine[::max(1, len(fine) // 4)])]
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        """Plain numbers (410, 1000, 0.5) for the tick values, which are powers of ten."""
+        return [np.format_float_positional(10 ** v * scale, precision=3, unique=True,
+                                           fractional=False, trim="-") for v in values]
 
 
 def _new_plot(title: str, x_label: str, y_label: str, log_y: bool = False) -> pg.PlotWidget:
@@ -142,8 +159,12 @@ class TrainingPlots(QWidget):
         self.latent_line = _target_line(0.0, "Q")
         self.active_plot.addItem(self.latent_line)
         self.bar_plot = _new_plot("", "latent dimension d", "Var(μ_d)")
+        self.bar_plot.setMinimumHeight(BAR_PLOT_MIN_HEIGHT)   # room for the axis title
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.bar_plot.addItem(self.bars)
+        self.inactive_marks = pg.ScatterPlotItem(   # a bar of height ~0 does not show
+            symbol="t1", size=9, pen=None, brush=INACTIVE_BAR)
+        self.bar_plot.addItem(self.inactive_marks)
         self.bar_target = _target_line(1.0, "target 1")
         self.bar_plot.addItem(self.bar_target)
         self._latent_fields: dict[str, Statistic] = {}
@@ -165,6 +186,7 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.readout)
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
+        self._set_empty_axes(True)
 
     def _add_plot(self, spec: _Plot) -> pg.PlotWidget:
         widget = _new_plot(spec.title, "epoch", spec.y_label, spec.log_y)
@@ -215,18 +237,42 @@ class TrainingPlots(QWidget):
                 curve.setData(epochs, values)
         self.plots["beta"].setVisible(any(r.beta is not None or r.temperature is not None
                                           for r in history))
+        self._set_empty_axes(not history)
         if not history:
             self.bars.setOpts(x=[], height=[], brushes=[])
+            self.inactive_marks.setData([], [])
             return
         last = history[-1]
         measure = family.measure
         var = measure.values(last, len(getattr(last, measure.field)))
         self.bars.setOpts(x=np.arange(len(var)), height=var, brushes=[
             ACTIVE_BAR if v > measure.threshold else INACTIVE_BAR for v in var])
+        inactive = np.flatnonzero(~(var > measure.threshold))
+        self.inactive_marks.setData(inactive.astype(float), np.zeros(len(inactive)))
         self.bar_plot.setXRange(-0.6, len(var) - 0.4, padding=0)
         self.latent_line.setValue(last.latent_dim)
         self.latent_line.label.setFormat(f"{family.size_symbol} = {last.latent_dim}")
         self.active_plot.setYRange(0, last.latent_dim * 1.1, padding=0)
+
+    def _set_empty_axes(self, empty: bool) -> None:
+        """Without data: epochs 1-10 and a y range that suits each plot (autoscaling an empty
+        plot gives odd axes); with data: autoscale again (the IoU keeps its fixed range)."""
+        for spec in _PLOTS:
+            item = self.plots[spec.series[0].field].getPlotItem()
+            self._set_range(item, empty, spec.y_range or ((1.0, 3.0) if spec.log_y
+                                                          else (0.0, 1.0)), spec.y_range)
+        for slot in self._latent_slots:
+            self._set_range(slot.widget.getPlotItem(), empty, (0.0, 1.0), None)
+        self._set_range(self.bar_plot.getPlotItem(), empty, (0.0, 1.0), None, x=(-0.6, 9.4))
+
+    @staticmethod
+    def _set_range(item: pg.PlotItem, empty: bool, y: tuple[float, float],
+                   fixed_y: tuple[float, float] | None, x: tuple[float, float] = (1, 10)) -> None:
+        if empty:
+            item.setXRange(*x, padding=0.02)
+            item.setYRange(*y, padding=0.02)
+        else:
+            item.enableAutoRange(x=True, y=fixed_y is None)
 
     def _show_family(self, family: type[LatentFamily]) -> None:
         """Title the latent plots and the bar strip with the family's statistics; `curves` and

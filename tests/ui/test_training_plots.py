@@ -72,3 +72,42 @@ def test_categorical_reports_switch_the_latent_plots_to_entropy_and_perplexity(p
     plots.show_history([report(1)])                     # back to a Gaussian model
     assert "mean(μ)" in plots.plots["mu_mean"].getPlotItem().titleLabel.text
     np.testing.assert_array_equal(plots.bars.opts["height"], [0.9, 0.001])
+
+
+def test_inactive_dimensions_are_marked_even_with_bars_of_height_zero(plots) -> None:
+    plots.show_history([report(1, mu_var_per_dim=(0.9, 0.0, 0.002), latent_dim=3,
+                               mu_mean_per_dim=(0.1, 0.1, 0.1))])
+    x, y = plots.inactive_marks.getData()
+    np.testing.assert_array_equal(x, [1, 2])
+    np.testing.assert_array_equal(y, [0, 0])
+    plots.show_history([])
+    assert len(plots.inactive_marks.getData()[0]) == 0
+
+
+def test_the_bar_strip_axis_title_fits_at_the_smallest_window(qtbot) -> None:
+    from explorer.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(window.minimumSizeHint())
+    qtbot.waitUntil(lambda: window.size() == window.minimumSizeHint(), timeout=2000)
+    qtbot.wait(50)
+    axis = window.training.plots.bar_plot.getPlotItem().getAxis("left")
+    assert axis.label.boundingRect().width() <= axis.size().height()   # drawn rotated
+    window.explore.shutdown()
+
+
+def test_empty_plots_show_epochs_and_sensible_values_before_any_run(plots, qtbot) -> None:
+    loss = plots.plots["train_loss"].getPlotItem().viewRange()
+    assert loss[0][0] <= 1 and 10 <= loss[0][1] < 11
+    assert 0.9 <= loss[1][0] and loss[1][1] <= 3.1         # log10: 10 to 1000 nats
+    plots.show_history([report(e) for e in range(1, 31)])
+    qtbot.waitUntil(lambda: plots.plots["train_loss"].getPlotItem().viewRange()[0][1] >= 30,
+                    timeout=2000)                            # autoscaled again
+
+
+def test_a_loss_within_one_decade_still_gets_tick_labels(plots) -> None:
+    axis = plots.plots["train_loss"].getPlotItem().getAxis("left")
+    levels = axis.logTickValues(np.log10(410), np.log10(560), 120, [])
+    assert sum(len(values) for _, values in levels) >= 2
