@@ -32,10 +32,11 @@ def export_mesh(mesh: trimesh.Trimesh, path: str | Path, fmt: str | None = None)
 def export_sequence(
     meshes: Sequence[trimesh.Trimesh | None], out_dir: str | Path, stem: str, fmt: str
 ) -> list[Path]:
-    """Write frames as ``out_dir/stem_000.fmt``, ``stem_001.fmt``, ...; return the paths written.
+    """Write frames as ``out_dir/stem_001.fmt``, ``stem_002.fmt``, ...; return the paths written.
 
-    Frame numbers are zero-padded to the width of the last index (at least 3 digits). None
-    frames (no surface) are skipped but keep their number, so the files stay aligned with time.
+    Numbers count from 1, as the gallery's tiles and the filmstrip's frames do, zero-padded to
+    the width of the last number (at least 3 digits). None frames (no surface) are skipped but
+    keep their number, so the files stay aligned with time.
     """
     fmt = _check_format(fmt, None, MESH_FORMATS)
     out_dir = Path(out_dir)
@@ -43,10 +44,10 @@ def export_sequence(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ShapeExplorerError(f"Cannot create folder {out_dir}: {exc.strerror or exc}") from exc
-    width = max(3, len(str(len(meshes) - 1)))
+    width = max(3, len(str(len(meshes))))
     return [
-        export_mesh(mesh, out_dir / f"{stem}_{index:0{width}d}.{fmt}", fmt)
-        for index, mesh in enumerate(meshes)
+        export_mesh(mesh, out_dir / f"{stem}_{number:0{width}d}.{fmt}", fmt)
+        for number, mesh in enumerate(meshes, 1)
         if mesh is not None
     ]
 

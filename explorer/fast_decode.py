@@ -20,6 +20,7 @@ import logging
 import os
 import sysconfig
 import threading
+import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -131,6 +132,19 @@ class _FastDecode(nn.Module):
         return self.values.activate(out)
 
 
+def _own_forward(module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``module.forward`` bound to ``module`` through a code object of its own.
+
+    TorchDynamo keeps compiled code per code object and compiles one at most
+    ``torch._dynamo.config.recompile_limit`` times: with the one ``_FastDecode.forward`` for
+    every model, models opened later in a session would no longer compile.
+    """
+    function = type(module).forward
+    own = types.FunctionType(function.__code__.replace(), function.__globals__,
+                             function.__name__, function.__defaults__, function.__closure__)
+    return types.MethodType(own, module)
+
+
 @torch.no_grad()
 def _composed_linear(linear: nn.Linear, conv: nn.ConvTranspose3d,
                      grid: tuple[int, ...]) -> nn.Linear:
@@ -233,7 +247,7 @@ class CompiledDecoder:
             if reason is not None:
                 raise RuntimeError(reason)
             fast = _FastDecode(self._eager.model, self._eager.values).eval()
-            compiled = torch.compile(fast, dynamic=False, fullgraph=True)
+            compiled = torch.compile(_own_forward(fast), dynamic=False, fullgraph=True)
             # Later calls only run what was compiled below: an input its guards reject runs
             # eagerly instead of being recompiled (slowly, and without freezing).
             self._compiled = torch._dynamo.run(compiled)

@@ -56,12 +56,12 @@ def test_files_get_the_usual_permissions(tmp_path: Path, mesh: trimesh.Trimesh) 
 def test_sequence_numbering_skips_empty_frames(tmp_path: Path, mesh: trimesh.Trimesh) -> None:
     out_dir = tmp_path / "frames" / "run1"
     paths = export_sequence([mesh, None, mesh, None], out_dir, "walk", "obj")
-    assert paths == [out_dir / "walk_000.obj", out_dir / "walk_002.obj"]
+    assert paths == [out_dir / "walk_001.obj", out_dir / "walk_003.obj"]
     assert sorted(out_dir.iterdir()) == paths
 
 
-def test_sequence_width_follows_the_last_index(tmp_path: Path, mesh: trimesh.Trimesh) -> None:
-    paths = export_sequence([None] * 1000 + [mesh], tmp_path, "long", "stl")
+def test_sequence_width_follows_the_last_number(tmp_path: Path, mesh: trimesh.Trimesh) -> None:
+    paths = export_sequence([None] * 999 + [mesh], tmp_path, "long", "stl")
     assert [p.name for p in paths] == ["long_1000.stl"]
 
 

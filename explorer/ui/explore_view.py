@@ -441,8 +441,12 @@ class ExploreView(QWidget):
         except ShapeExplorerError as exc:
             self._on_error("export", str(exc))
             return
+        empty = [number for number, shape in enumerate(
+            self._frames if kind == ex.SEQUENCE else self._gallery, 1) if shape.mesh is None
+                 ] if kind in (ex.SEQUENCE, ex.GALLERY) else []
         self.export_panel.status.setText(f"Writing {Path(path).name}...")
-        self.service.submit(f"export-{next(self._export_ids)}", task, self._on_exported,
+        self.service.submit(f"export-{next(self._export_ids)}", task,
+                            functools.partial(self._on_exported, empty),
                             on_error=functools.partial(self._on_error, "export"))
 
     def _export_task(self, kind: str, path: Path, fmt: str) -> Callable[[], list[Path]]:
@@ -468,10 +472,18 @@ class ExploreView(QWidget):
         meshes = [s.mesh for s in shapes]
         return lambda: export.export_sequence(meshes, path, stem, fmt)
 
-    def _on_exported(self, paths: list[Path]) -> None:
-        where = paths[0].parent if paths else "nowhere"
-        self.export_panel.status.setText(
-            f"Wrote {paths[0].name}" if len(paths) == 1 else f"Wrote {len(paths)} files to {where}")
+    def _on_exported(self, empty: list[int], paths: list[Path]) -> None:
+        """Say what was written, and which numbered shapes were not (no surface)."""
+        if not paths:
+            text = "Nothing written: no shape has a surface at this threshold."
+        elif len(paths) == 1 and not empty:
+            text = f"Wrote {paths[0].name}"
+        else:
+            text = f"Wrote {len(paths)} files to {paths[0].parent}"
+        if empty and paths:
+            numbers = ", ".join(f"#{n}" for n in empty)
+            text += f"; not {numbers}: no surface at this threshold."
+        self.export_panel.status.setText(text)
         self.exported.emit(paths)
 
     def _on_error(self, channel: str, message: str) -> None:

@@ -114,3 +114,39 @@ def test_gallery_keys_load_shapes_and_the_highlight_follows_the_view(qtbot,
     qtbot.waitUntil(lambda: len(view.frames) == view.sequence.steps.value(), timeout=WAIT_MS)
     view.sequence.scrub.setValue(3)                          # a frame of the interpolation
     assert _selected(gallery) == []
+
+
+def test_gallery_export_numbers_files_as_the_tiles_and_names_the_empty_ones(
+        qtbot, explore_view: ExploreView, tiny_model, monkeypatch, tmp_path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from explorer.ui import explore_export
+
+    session = ExplorerSession.from_checkpoint(tiny_model)
+    size = session.resolution
+    axis = (np.arange(size) + 0.5) / size
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    ball = (np.sqrt((x - 0.5) ** 2 + (y - 0.5) ** 2 + (z - 0.5) ** 2) < 0.3).astype(np.float32)
+
+    def decode(codes: np.ndarray) -> np.ndarray:   # a ball where the first value is positive
+        codes = np.atleast_2d(codes)
+        grids = np.stack([ball if c[0] > 0 else np.zeros_like(ball) for c in codes])
+        return grids if np.ndim(codes) == 2 and len(codes) > 1 else grids[0]
+
+    monkeypatch.setattr(session, "decode", decode)
+    explore_view.set_session(session)
+    qtbot.waitUntil(lambda: len(explore_view.gallery_shapes) == GALLERY_SIZE, timeout=WAIT_MS)
+    shapes = explore_view.gallery_shapes
+    empty = [n for n, s in enumerate(shapes, 1) if s.mesh is None]
+    assert 0 < len(empty) < GALLERY_SIZE
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(tmp_path / "gallery")))
+    with qtbot.waitSignal(explore_view.exported, timeout=WAIT_MS) as signal:
+        explore_view.export_panel.buttons[explore_export.GALLERY].click()
+    fmt = explore_view.export_panel.format.currentText()
+    names = [p.name for p in signal.args[0]]
+    assert names == [f"gallery_{n:03d}.{fmt}" for n in range(1, GALLERY_SIZE + 1)
+                     if n not in empty]
+    status = explore_view.export_panel.status.text()
+    assert status.endswith(f"not {', '.join(f'#{n}' for n in empty)}: no surface at this "
+                           "threshold.")

@@ -101,7 +101,7 @@ def test_the_bar_strip_axis_title_fits_at_the_smallest_window(qtbot) -> None:
 def test_empty_plots_show_epochs_and_sensible_values_before_any_run(plots, qtbot) -> None:
     loss = plots.plots["train_loss"].getPlotItem().viewRange()
     assert loss[0][0] <= 1 and 10 <= loss[0][1] < 11
-    assert 0.9 <= loss[1][0] and loss[1][1] <= 3.1         # log10: 10 to 1000 nats
+    assert loss[1][0] >= 0.9 and loss[1][1] <= 3.1         # log10: 10 to 1000 nats
     plots.show_history([report(e) for e in range(1, 31)])
     qtbot.waitUntil(lambda: plots.plots["train_loss"].getPlotItem().viewRange()[0][1] >= 30,
                     timeout=2000)                            # autoscaled again
