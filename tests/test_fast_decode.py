@@ -186,3 +186,17 @@ def test_the_process_exits_cleanly_while_the_decoder_compiles():
                             env={**os.environ, fast_decode.ENV_SWITCH: "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "terminate called" not in result.stderr
+
+
+def test_every_model_compiles_through_a_code_object_of_its_own():
+    """TorchDynamo compiles one code object at most recompile_limit times: the forward each
+    model compiles through must not be shared, or later models stop compiling."""
+    first, second = _session(seed=0), _session(seed=1)
+    fast = [fast_decode._FastDecode(s.model.eval(), s.grid).eval() for s in (first, second)]
+    forwards = [fast_decode._own_forward(f) for f in fast]
+    assert forwards[0].__code__ is not forwards[1].__code__
+    assert forwards[0].__code__ is not type(fast[0]).forward.__code__
+    z = torch.from_numpy(_codes(2)).float()
+    with torch.no_grad():
+        for module, forward in zip(fast, forwards, strict=True):
+            torch.testing.assert_close(forward(z), module(z))
