@@ -56,6 +56,8 @@ class ConfigForm(QWidget):
         self.family_toggle = QPushButton(checkable=True)
         self.family_summary = QLabel(wordWrap=True)
         self.family_summary.setStyleSheet("color: #4b5563;")
+        self.greyed_note = QLabel(wordWrap=True)
+        self.greyed_note.setStyleSheet("color: #6b7280;")
         self.family_toggle.setToolTip("Denoising input noise, categorical latents, KL weight "
                                       "schedules and signed-distance grids")
 
@@ -75,6 +77,7 @@ class ConfigForm(QWidget):
         layout.addRow(self.family_toggle)
         layout.addRow(self.family_summary)
         layout.addRow(self.family)
+        layout.addRow(self.greyed_note)
         self._set_tooltips()
 
         self.set_config(self._base)
@@ -86,6 +89,7 @@ class ConfigForm(QWidget):
             combo.currentIndexChanged.connect(self.changed)
         self.family.changed.connect(self.changed)
         self.family.changed.connect(self._show_family_summary)
+        self.family.changed.connect(self._explain_greyed)
         self.family.gridChanged.connect(self._lock_likelihood)
         self.family_toggle.toggled.connect(self._show_family)
         self._show_family(False)
@@ -156,9 +160,10 @@ class ConfigForm(QWidget):
         """The toggle names the family choices, so they show while the box is folded."""
         combos = self.family.combos
         noise = combos["noise"].currentText()
-        summary = ", ".join((combos["latent"].currentText(), combos["grid"].currentText(),
-                             "no noise" if noise == "none" else f"{noise} noise",
-                             f"{combos['beta_schedule'].currentText()} β"))
+        summary = " · ".join((f"{combos['latent'].currentText()} latents",
+                              f"{combos['grid'].currentText()} grids",
+                              "no input noise" if noise == "none" else f"{noise} input noise",
+                              f"{combos['beta_schedule'].currentText()} β"))
         arrow = "▾" if self.family_toggle.isChecked() else "▸"
         self.family_toggle.setText(f"{arrow} Model family")
         self.family_summary.setText(summary)
@@ -178,6 +183,22 @@ class ConfigForm(QWidget):
         self.folder.setEnabled(editable and not builtin)
         self.browse.setEnabled(editable and not builtin)
         self.fields["dataset_size"].setEnabled(editable and builtin)
+        self._explain_greyed()
+
+    @Slot()
+    def _explain_greyed(self) -> None:
+        """Say why fields are greyed out: a run is training, or they do not apply."""
+        if not self.source.isEnabled():
+            self.greyed_note.setText("The settings stay as they are while the run trains.")
+            return
+        greyed = {"a folder of shapes as Data" if self._builtin() else "the built-in solids":
+                  ["the folder"] if self._builtin() else [_TEXT_FIELDS["dataset_size"]]}
+        if not self.likelihood.isEnabled():
+            greyed["occupancy grids"] = ["Likelihood (signed distances are Gaussian)"]
+        for needs, labels in self.family.not_applicable().items():
+            greyed.setdefault(needs, []).extend(labels)
+        self.greyed_note.setText("Greyed out: " + "; ".join(
+            f"{', '.join(labels)} (only with {needs})" for needs, labels in greyed.items()) + ".")
 
     @Slot()
     def _browse(self) -> None:

@@ -34,6 +34,13 @@ _TEXT = {"sdf_truncation": "SDF truncation (voxels)", "noise_level": "Noise leve
          "warmup_epochs": "Warm-up epochs", "beta_cycles": "β cycles",
          "free_bits": "Free bits (nats/dim)"}
 _OCCUPANCY_ONLY_NOISE = ("flip", "dropout")
+_APPLIES_WITH = {"sdf_truncation": "Grid sdf", "noise_level": "an input noise",
+                 "categorical_classes": "Latent categorical", "temperature": "Latent categorical",
+                 "temperature_min": "Latent categorical",
+                 "temperature_decay": "Latent categorical",
+                 "straight_through": "Latent categorical",
+                 "warmup_epochs": "β schedule linear", "beta_cycles": "β schedule cyclical"}
+"""What each field that can be greyed out needs, in the words of the form."""
 
 
 class ModelFamilyBox(QGroupBox):
@@ -101,6 +108,19 @@ class ModelFamilyBox(QGroupBox):
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
         self._apply_rules()
+
+    def not_applicable(self) -> dict[str, list[str]]:
+        """The fields greyed out because they do not apply, by what they need (while the box
+        is editable): {"Latent categorical": ["Classes C", ...], ...}."""
+        greyed: dict[str, list[str]] = {}
+        if not self._editable:
+            return greyed
+        widgets = {**self.fields, "straight_through": self.straight_through}
+        for name, widget in widgets.items():
+            if not widget.isEnabled():
+                label = _TEXT.get(name, "Straight-through")
+                greyed.setdefault(_APPLIES_WITH[name], []).append(label)
+        return greyed
 
     def _on_choice(self) -> None:
         self._apply_rules()

@@ -21,7 +21,7 @@ from explorer import __version__
 from explorer.ui.background import BackgroundJob, error_message, wait_for
 from explorer.ui.file_drop import FileOpener
 from explorer.ui.settings import CHECKPOINTS, DATA, EXPORTS, AppSettings, RecentMenu
-from explorer.ui.shortcuts import ShortcutsDialog
+from explorer.ui.shortcuts import MOUSE_HELP, ShortcutsDialog
 from trainer.budgets import ERROR_CHARS
 from trainer.error_line import printable
 
@@ -50,6 +50,7 @@ leave ``torch.ops.prims`` half-registered and the compile failing."""
 ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel "
          "shapes, watch its losses and latent statistics live, then explore the latent space: "
          "prior samples, dimension traversals and interpolations, decoded to meshes.</p>"
+         f"<p>{MOUSE_HELP}</p>"
          "<p>Help &gt; Keyboard shortcuts (F1) lists the shortcuts.</p>")
 Shortcut = QKeySequence.StandardKey | str | None
 
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.file_opener = FileOpener(self)
         if import_in_background:
-            self.setCentralWidget(QLabel(f"Starting {APP_NAME} ...",
+            self.setCentralWidget(QLabel(f"Starting {APP_NAME} ...\n\nLoading PyTorch and "
+                                         "the 3D view; the start-up model opens next.",
                                          alignment=Qt.AlignmentFlag.AlignCenter))
             self.statusBar().showMessage("Loading ...")
             self._import_job = BackgroundJob(_import_heavy_modules, self)

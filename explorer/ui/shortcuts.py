@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QDialog,
     QDialogButtonBox,
+    QLabel,
     QMenu,
     QMenuBar,
     QTableWidget,
@@ -45,8 +46,14 @@ def _plain(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&").removesuffix("...")
 
 
+MOUSE_HELP = ("<b>Mouse in the 3D view</b>: drag to orbit, wheel to zoom, middle-drag or "
+              "Ctrl+drag to pan; Reset camera (Ctrl+0) goes back to the start. "
+              "<b>Gallery</b>: click a sample, or move with the arrow keys; Enter loads the "
+              "highlighted one.")
+
+
 class ShortcutsDialog(QDialog):
-    """A non-modal table of the shortcuts of ``menu_bar``'s actions."""
+    """A non-modal table of the shortcuts of ``menu_bar``'s actions, and the mouse controls."""
 
     def __init__(self, menu_bar: QMenuBar, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,8 +77,10 @@ class ShortcutsDialog(QDialog):
         self.table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
+        self.mouse = QLabel(MOUSE_HELP, wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addWidget(self.mouse)
         layout.addWidget(buttons)
         self.adjustSize()
 

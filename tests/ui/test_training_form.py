@@ -51,7 +51,8 @@ def test_invalid_values_are_refused_inline_and_start_nothing(window, fill, qtbot
 
 def test_model_family_settings_make_the_config(window, qtbot) -> None:
     form = window.training.form
-    assert form.family.isHidden() and "gaussian, occupancy, no noise" in form.family_summary.text()
+    assert form.family.isHidden()
+    assert "gaussian latents · occupancy grids · no input noise" in form.family_summary.text()
     qtbot.mouseClick(form.family_toggle, Qt.MouseButton.LeftButton)
     family = form.family
     assert family.isVisible()
