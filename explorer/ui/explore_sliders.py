@@ -8,7 +8,7 @@ validation mutual information I(y; z_k).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -128,7 +128,7 @@ class LatentSliders(QGroupBox):
             self.legend.setText(f"{len(measures)} dimensions, {inactive} inactive (Var(mu) < "
                                 f"{threshold}, greyed).{pose} Select a row to traverse.")
         self._show_code()
-        self._fit_rows()
+        QTimer.singleShot(0, self._fit_rows)   # once the new rows are shown and laid out
 
     def _fit_rows(self) -> None:
         """Keep the rows (sliders at SLIDER_MIN_WIDTH at least) from being cut off."""

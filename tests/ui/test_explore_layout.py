@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtWidgets import QSlider
 
 from explorer.ui.explore_sliders import SLIDER_MIN_WIDTH, LatentSliders, is_greyed
-from explorer.ui.main_window import MainWindow
+from explorer.ui.main_window import DEFAULT_SIZE, MainWindow
 from explorer.ui.splitter import GripHandle
 from trainer.config import TrainConfig
 from trainer.families import family_of
@@ -17,7 +17,9 @@ WAIT_MS = 30_000
 
 
 def _opened(launch, tiny_model, qtbot) -> MainWindow:
+    """The window at its default size for a large enough screen (the test display is small)."""
     window = launch(tiny_model)
+    window.resize(*DEFAULT_SIZE)
     qtbot.waitUntil(lambda: window.explore.session is not None and window._load_job is None,
                     timeout=WAIT_MS)
     qtbot.wait(50)                              # the layout settles
@@ -31,6 +33,9 @@ def test_sliders_are_at_least_120_px_wide_at_the_default_window_size(launch, tin
     assert len(sliders) == 12
     assert min(slider.width() for slider in sliders) >= 120
     assert all(slider.isVisible() for slider in sliders)
+    panel = window.explore.sliders
+    qtbot.waitUntil(lambda: all(label.geometry().right() < panel._scroll.viewport().width()
+                                for label in panel._variances), timeout=2000)   # not cut off
 
 
 def test_inactive_dimensions_are_greyed_but_remain_full_sliders(qtbot) -> None:
