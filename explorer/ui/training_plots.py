@@ -307,6 +307,7 @@ class TrainingPlots(QWidget):
         self._batch_x.append(progress.epoch - 1 + progress.batch / progress.batches)
         self._batch_y.append(progress.loss)
         self.batch_curve.setData(self._batch_x, self._batch_y)
+        self.plots["train_loss"].getPlotItem().enableAutoRange()   # before the first report
 
     def clear(self) -> None:
         self._batch_x, self._batch_y = [], []

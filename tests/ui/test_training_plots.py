@@ -107,6 +107,17 @@ def test_empty_plots_show_epochs_and_sensible_values_before_any_run(plots, qtbot
                     timeout=2000)                            # autoscaled again
 
 
+def test_batch_losses_of_the_first_epoch_are_in_view(plots, qtbot) -> None:
+    from trainer.report import BatchProgress
+
+    for batch in (5, 10):
+        plots.add_batch_loss(BatchProgress(epoch=1, batch=batch, batches=20, loss=5000.0,
+                                           elapsed_s=1.0))
+    item = plots.plots["train_loss"].getPlotItem()
+    qtbot.waitUntil(lambda: item.viewRange()[0][0] <= 0.25 and item.viewRange()[1][1] >= 3.69,
+                    timeout=2000)
+
+
 def test_a_loss_within_one_decade_still_gets_tick_labels(plots) -> None:
     axis = plots.plots["train_loss"].getPlotItem().getAxis("left")
     levels = axis.logTickValues(np.log10(410), np.log10(560), 120, [])
