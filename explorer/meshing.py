@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import trimesh
+import trimesh.smoothing
 from skimage.measure import marching_cubes
 
 NO_SURFACE_MESSAGE = "No surface at this threshold"
+SMOOTHING_ITERATIONS = 10
 
 
 def mesh_from_grid(
@@ -52,6 +54,15 @@ def mesh_from_grid(
     # Padded index j is voxel start + j - 1, whose centre is at (start + j - 1 + 0.5) / D.
     vertices = (vertices + (start - 0.5).astype(np.float32)) / np.float32(grid.shape)
     return trimesh.Trimesh(vertices, faces, vertex_normals=normals, process=False)
+
+
+def smooth_mesh(mesh: trimesh.Trimesh, iterations: int = SMOOTHING_ITERATIONS) -> trimesh.Trimesh:
+    """A copy of ``mesh`` smoothed by Taubin's filter, which takes out the voxel-scale ripples
+    of marching cubes without shrinking the shape; vertex normals are recomputed here."""
+    smoothed = trimesh.Trimesh(np.array(mesh.vertices), mesh.faces, process=False)
+    trimesh.smoothing.filter_taubin(smoothed, lamb=0.5, nu=0.53, iterations=iterations)
+    _ = smoothed.vertex_normals   # computed now, on the caller's (worker) thread
+    return smoothed
 
 
 def no_surface_advice(grid: np.ndarray, threshold: float, *, inside_low: bool = False,

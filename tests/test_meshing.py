@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from explorer.meshing import mesh_from_grid
+from explorer.meshing import mesh_from_grid, smooth_mesh
 
 CENTRE = np.array([0.5, 0.5, 0.5])
 RADIUS = 0.3
@@ -123,3 +123,20 @@ def test_trimesh_hashes_meshes_with_xxhash() -> None:
     from trimesh import caching
 
     assert caching.hash_fast is not caching.hash_fallback
+
+
+def test_taubin_smoothing_takes_out_voxel_ripples_and_keeps_the_volume() -> None:
+    size = 24
+    axis = (np.arange(size) + 0.5) / size
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    radius = np.sqrt((x - 0.5) ** 2 + (y - 0.5) ** 2 + (z - 0.5) ** 2)
+    raw = mesh_from_grid((radius < 0.35).astype(np.float32))    # a binary grid: stair steps
+    smooth = smooth_mesh(raw)
+    assert np.array_equal(smooth.faces, raw.faces) and smooth is not raw
+
+    def ripple(mesh) -> float:
+        return float(np.std(np.linalg.norm(mesh.vertices - 0.5, axis=1)))
+
+    assert ripple(smooth) < 0.75 * ripple(raw)
+    assert abs(smooth.volume / raw.volume - 1) < 0.05
+    assert smooth.vertex_normals.shape == smooth.vertices.shape

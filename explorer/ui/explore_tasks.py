@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
-from explorer.meshing import mesh_from_grid
+from explorer.meshing import mesh_from_grid, smooth_mesh
 from explorer.session import ExplorerSession
 from explorer.thumbnails import fit_frame, render_thumbnail
 
@@ -22,7 +22,8 @@ THUMBNAIL_SIZE = 96
 class Shape:
     """A decoded latent code: its grid, mesh at ``threshold`` (None: no surface), picture.
 
-    ``inside_low``: the grid holds signed distances, inside below the threshold."""
+    ``inside_low``: the grid holds signed distances, inside below the threshold. ``smooth``:
+    the mesh is Taubin-smoothed, not the raw marching-cubes surface."""
 
     code: np.ndarray
     grid: np.ndarray
@@ -30,6 +31,7 @@ class Shape:
     threshold: float
     thumbnail: np.ndarray | None = None
     inside_low: bool = False
+    smooth: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,31 +66,41 @@ class GridCache:
         return self._grid
 
 
+def surface(grid: np.ndarray, threshold: float, *, inside_low: bool = False,
+            smooth: bool = False) -> trimesh.Trimesh | None:
+    """The mesh of ``grid`` at ``threshold``, Taubin-smoothed when ``smooth``."""
+    mesh = mesh_from_grid(grid, threshold, inside_low=inside_low)
+    return smooth_mesh(mesh) if smooth and mesh is not None else mesh
+
+
 def decode_shape(session: ExplorerSession, code: np.ndarray, threshold: float,
-                 cache: GridCache) -> Shape:
+                 cache: GridCache, *, smooth: bool = False) -> Shape:
     """One code -> grid (cached) -> mesh, for the main view."""
     grid = cache.grid(session, code)
     low = session.inside_low
     return Shape(np.array(code, dtype=np.float64), grid,
-                 mesh_from_grid(grid, threshold, inside_low=low), threshold, inside_low=low)
+                 surface(grid, threshold, inside_low=low, smooth=smooth), threshold,
+                 inside_low=low, smooth=smooth)
 
 
 def decode_batch(session: ExplorerSession, codes: np.ndarray, threshold: float, *,
-                 common_frame: bool) -> list[Shape]:
+                 common_frame: bool, smooth: bool = False) -> list[Shape]:
     """Codes (K, code_dim) -> K shapes with meshes and thumbnails, decoded as one batch.
 
     ``common_frame`` draws every thumbnail at one scale (for sequences).
     """
     codes = np.asarray(codes, dtype=np.float64)
-    return _shapes(codes, session.decode(codes), threshold, common_frame, session.inside_low)
+    return _shapes(codes, session.decode(codes), threshold, common_frame, session.inside_low,
+                   smooth)
 
 
-def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool) -> list[Shape]:
-    """The same shapes meshed and drawn at another threshold (no decoding)."""
+def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool,
+           smooth: bool = False) -> list[Shape]:
+    """The same shapes meshed and drawn at another threshold or smoothing (no decoding)."""
     if not shapes:
         return []
     return _shapes(np.stack([s.code for s in shapes]), np.stack([s.grid for s in shapes]),
-                   threshold, common_frame, shapes[0].inside_low)
+                   threshold, common_frame, shapes[0].inside_low, smooth)
 
 
 def data_preview(grid: np.ndarray, size: int, level: float = 0.5,
@@ -98,16 +110,16 @@ def data_preview(grid: np.ndarray, size: int, level: float = 0.5,
 
 
 def interpolation(session: ExplorerSession, start: Endpoint, end: Endpoint, steps: int,
-                  method: str, threshold: float) -> list[Shape]:
+                  method: str, threshold: float, smooth: bool = False) -> list[Shape]:
     """Encode the endpoints if needed, interpolate and decode the ``steps`` codes."""
     codes = session.interpolate(start.resolve(session), end.resolve(session), steps, method)
-    return decode_batch(session, codes, threshold, common_frame=True)
+    return decode_batch(session, codes, threshold, common_frame=True, smooth=smooth)
 
 
 def _shapes(codes: np.ndarray, grids: np.ndarray, threshold: float, common_frame: bool,
-            inside_low: bool) -> list[Shape]:
+            inside_low: bool, smooth: bool) -> list[Shape]:
     frame = fit_frame(grids, threshold, inside_low=inside_low) if common_frame else None
-    return [Shape(code, grid, mesh_from_grid(grid, threshold, inside_low=inside_low), threshold,
-                  render_thumbnail(grid, threshold, THUMBNAIL_SIZE, frame=frame,
-                                   inside_low=inside_low), inside_low)
+    return [Shape(code, grid, surface(grid, threshold, inside_low=inside_low, smooth=smooth),
+                  threshold, render_thumbnail(grid, threshold, THUMBNAIL_SIZE, frame=frame,
+                                              inside_low=inside_low), inside_low, smooth)
             for code, grid in zip(codes, grids, strict=True)]

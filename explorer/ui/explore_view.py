@@ -66,7 +66,7 @@ RESTYLE_DELAY_MS = 250
 """After the threshold stops moving, the gallery and filmstrip are redrawn at it."""
 
 FrameMaker = Callable[..., list[Shape]]
-"""Called as ``make(session, threshold=t)`` on the worker: the frames of a sequence."""
+"""Called as ``make(session, threshold=t, smooth=s)`` on the worker: a sequence's frames."""
 
 
 class ExploreView(QWidget):
@@ -111,6 +111,10 @@ class ExploreView(QWidget):
                                       QSizePolicy.Policy.Preferred)
         self._value_range = (0.0, 1.0)
         self.box = QCheckBox("Voxel grid box")
+        self.smooth = QCheckBox("Smooth surface", checked=True)
+        self.smooth.setToolTip("Smooth the marching-cubes surface (Taubin's filter) in the view "
+                               "and in exported meshes; off: the raw surface, voxel steps and "
+                               "all")
         self.reset_camera = QPushButton("Reset camera")
         self._restyle = QTimer(self, singleShot=True, interval=RESTYLE_DELAY_MS)
 
@@ -231,6 +235,7 @@ class ExploreView(QWidget):
         toolbar.addWidget(self.threshold, 1)
         toolbar.addWidget(self.threshold_label)
         toolbar.addSpacing(12)
+        toolbar.addWidget(self.smooth)
         toolbar.addWidget(self.box)
         toolbar.addWidget(self.reset_camera)
         toolbar.addSpacing(12)
@@ -256,6 +261,7 @@ class ExploreView(QWidget):
 
     def _connect(self) -> None:
         self.threshold.valueChanged.connect(self._on_threshold)
+        self.smooth.toggled.connect(self._on_restyle)
         self.box.toggled.connect(self.mesh_view.set_box_visible)
         self.reset_camera.clicked.connect(self.mesh_view.reset_camera)
         self._restyle.timeout.connect(self._remesh_collections)
@@ -275,7 +281,8 @@ class ExploreView(QWidget):
         if self._session is None:
             return
         task = functools.partial(decode_shape, self._session, np.asarray(code),
-                                 self.threshold_value(), self._cache)
+                                 self.threshold_value(), self._cache,
+                                 smooth=self.smooth.isChecked())
         self.service.submit("shape", task, self._show_shape, live=True)
 
     def _on_code_edited(self, code: np.ndarray) -> None:
@@ -299,7 +306,7 @@ class ExploreView(QWidget):
         gallery's highlight goes (a gallery sample highlights itself again)."""
         self.gallery.unselect()
         self.sliders.set_code(shape.code, origin=True)
-        if shape.threshold == self.threshold_value():
+        if (shape.threshold, shape.smooth) == (self.threshold_value(), self.smooth.isChecked()):
             self.service.cancel("shape")   # a result still in flight must not replace it
             self._show_shape(shape)
         else:
@@ -310,6 +317,11 @@ class ExploreView(QWidget):
         self._request_shape(self.sliders.code())
         self._restyle.start()
 
+    def _on_restyle(self) -> None:
+        """Smoothing switched: the shape, gallery and filmstrip are meshed again."""
+        self._request_shape(self.sliders.code())
+        self._remesh_collections()
+
     def _update_threshold_label(self) -> None:
         self.threshold_label.setText(f"{self.threshold_value():.2f}")
 
@@ -319,7 +331,7 @@ class ExploreView(QWidget):
             return
         codes = self._session.prior_samples(GALLERY_SIZE, seed, temperature)
         task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
-                                 common_frame=False)
+                                 common_frame=False, smooth=self.smooth.isChecked())
         self.service.submit("gallery", task, self._show_gallery)
 
     def _show_gallery(self, shapes: list[Shape]) -> None:
@@ -360,8 +372,8 @@ class ExploreView(QWidget):
         dim, extent = self.sliders.selected_dim(), self.sequence.extent.value()
         values = self._session.family.traversal_values(extent, self.sequence.steps.value())
         codes = self._session.traverse(self.sliders.code(), dim, values)
-        self._run_sequence(f"z{dim} traversal", lambda session, threshold: decode_batch(
-            session, codes, threshold, common_frame=True))
+        self._run_sequence(f"z{dim} traversal", lambda session, threshold, smooth: decode_batch(
+            session, codes, threshold, common_frame=True, smooth=smooth))
 
     def _run_sequence(self, title: str, make_frames: FrameMaker) -> None:
         """Decode a sequence now, and again whenever a new session of the same size arrives."""
@@ -369,7 +381,8 @@ class ExploreView(QWidget):
         self._rerun_sequence()
 
     def _submit_sequence(self, title: str, make_frames: FrameMaker) -> None:
-        task = functools.partial(make_frames, self._session, threshold=self.threshold_value())
+        task = functools.partial(make_frames, self._session, threshold=self.threshold_value(),
+                                 smooth=self.smooth.isChecked())
         self.service.submit("sequence", task, functools.partial(self._show_frames, title))
 
     def _show_frames(self, title: str, shapes: list[Shape]) -> None:
@@ -416,18 +429,22 @@ class ExploreView(QWidget):
             self._on_error("shape", str(exc))
             return
         session, threshold, cache = self._session, self.threshold_value(), self._cache
+        smooth = self.smooth.isChecked()
         self.gallery.unselect()
         self.service.submit("shape", lambda: decode_shape(
-            session, endpoint.resolve(session), threshold, cache), self._show_origin, live=True)
+            session, endpoint.resolve(session), threshold, cache, smooth=smooth),
+            self._show_origin, live=True)
 
     def _remesh_collections(self) -> None:
         """Redraw the gallery and the filmstrip at the new threshold (no decoding)."""
-        threshold = self.threshold_value()
+        threshold, smooth = self.threshold_value(), self.smooth.isChecked()
         if self._gallery:
-            task = functools.partial(remesh, self._gallery, threshold, common_frame=False)
+            task = functools.partial(remesh, self._gallery, threshold, common_frame=False,
+                                     smooth=smooth)
             self.service.submit("gallery", task, self._show_gallery)
         if self._frames:
-            task = functools.partial(remesh, self._frames, threshold, common_frame=True)
+            task = functools.partial(remesh, self._frames, threshold, common_frame=True,
+                                     smooth=smooth)
             self.service.submit("sequence", task, self._update_frames)
 
     def _update_frames(self, shapes: list[Shape]) -> None:

@@ -150,3 +150,17 @@ def test_gallery_export_numbers_files_as_the_tiles_and_names_the_empty_ones(
     status = explore_view.export_panel.status.text()
     assert status.endswith(f"not {', '.join(f'#{n}' for n in empty)}: no surface at this "
                            "threshold.")
+
+
+def test_smooth_surface_switches_between_smoothed_and_raw_meshes(qtbot, view: ExploreView,
+                                                                  tmp_path) -> None:
+    from explorer.meshing import mesh_from_grid
+
+    assert view.smooth.isChecked()
+    shape = view.current_shape
+    raw = mesh_from_grid(shape.grid, shape.threshold)
+    assert shape.smooth and not np.allclose(view.mesh_view.vertices(), raw.vertices)
+    view.smooth.click()
+    qtbot.waitUntil(lambda: not view.current_shape.smooth, timeout=WAIT_MS)
+    np.testing.assert_allclose(view.mesh_view.vertices(), raw.vertices)
+    qtbot.waitUntil(lambda: not any(s.smooth for s in view.gallery_shapes), timeout=WAIT_MS)
