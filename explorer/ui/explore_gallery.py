@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
@@ -79,6 +79,15 @@ class GalleryPanel(QGroupBox):
 
     def show_samples(self, thumbnails: list[np.ndarray | None]) -> None:
         self.tiles.set_tiles(thumbnails, [f"#{i + 1}" for i in range(len(thumbnails))])
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for three columns of tiles (two at the least, see the minimum)."""
+        hint = super().sizeHint()
+        tiles = (3 * (TILE + 10) + 2 * self.tiles.frameWidth() + 8
+                 + self.tiles.verticalScrollBar().sizeHint().width())
+        margins, frame = self.layout().contentsMargins(), self.contentsMargins()
+        around = margins.left() + margins.right() + frame.left() + frame.right()
+        return QSize(max(hint.width(), tiles + around), hint.height())
 
     def select(self, index: int) -> None:
         """Highlight sample ``index`` (the one in the 3D view) without emitting ``picked``."""
