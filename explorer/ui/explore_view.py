@@ -110,8 +110,9 @@ class ExploreView(QWidget):
         self.model_info.setSizePolicy(QSizePolicy.Policy.Ignored,   # cut short in a small window
                                       QSizePolicy.Policy.Preferred)
         self._value_range = (0.0, 1.0)
-        self.box = QCheckBox("Voxel grid box")
-        self.smooth = QCheckBox("Smooth surface", checked=True)
+        self.box = QCheckBox("Grid box")
+        self.box.setToolTip("Outline the voxel grid (the unit cube the shapes live in)")
+        self.smooth = QCheckBox("Smooth", checked=True)
         self.smooth.setToolTip("Smooth the marching-cubes surface (Taubin's filter) in the view "
                                "and in exported meshes; off: the raw surface, voxel steps and "
                                "all")
