@@ -18,8 +18,11 @@ from PySide6.QtWidgets import (
 from explorer.ui.explore_tiles import TileList
 
 GALLERY_SIZE = 12
-_TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I): lower T gives more typical shapes, higher T "
-                    "more unusual ones")
+_TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I). T < 1 draws codes nearer the centre of the "
+                    "latent space, T > 1 farther out. Nearer the centre gives more typical "
+                    "shapes only where the model's centre decodes to shapes: the bundled "
+                    "model's decodes to blurs, and at T = 0.5 41 of 200 of its samples have no "
+                    "surface (6 of 200 at T = 1).")
 TILE = 96
 
 

@@ -89,6 +89,7 @@ class ExploreView(QWidget):
         self._frames: list[Shape] = []
         self._sequence_kind = ""
         self._first_sample = False  # the next gallery's first sample goes to the 3D view
+        self._compile_after_gallery = False
         self._rerun_sequence: Callable[[], None] | None = None
         self._export_ids = itertools.count(1)
         self.service = ExploreWorker(self)
@@ -177,9 +178,10 @@ class ExploreView(QWidget):
         A new session with the same latent size keeps the code, gallery seed and sequence,
         and decodes them again with the new weights. With ``first_sample`` the 3D view waits
         for the gallery and shows its first sample that has a surface (the mean code z = 0 of
-        a model trained on varied solids is often a blur with none). The session's decoder is
-        compiled in the background for the slider and gallery batch sizes; decoding is eager
-        until then.
+        a model trained on varied solids is often a blur with none). Once the first gallery is
+        shown (decoded eagerly, without a compiler competing for the cores), the session's
+        decoder is compiled in the background for the slider and gallery batch sizes; decoding
+        is eager until then.
         """
         self._first_sample = first_sample
         for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
@@ -195,7 +197,7 @@ class ExploreView(QWidget):
             self._stack.setCurrentWidget(self.hint)
             return
         self._stack.setCurrentIndex(1)
-        session.compile_decoder((1, GALLERY_SIZE))
+        self._compile_after_gallery = True
         if not same_size:
             self._frames, self._rerun_sequence = [], None
             self.sequence.set_frames([], "")
@@ -338,6 +340,9 @@ class ExploreView(QWidget):
     def _show_gallery(self, shapes: list[Shape]) -> None:
         self._gallery = shapes
         self.gallery.show_samples([s.thumbnail for s in shapes])
+        if self._compile_after_gallery and self._session is not None:
+            self._compile_after_gallery = False    # the first gallery did not wait for it
+            self._session.compile_decoder((1, GALLERY_SIZE))
         if self._first_sample:
             self._first_sample = False
             first = next((i for i, shape in enumerate(shapes) if shape.mesh is not None), None)

@@ -224,13 +224,18 @@ def test_a_new_session_keeps_the_code(qtbot, view: ExploreView, session) -> None
     np.testing.assert_allclose(view.sliders.code(), code)
 
 
-def test_a_new_session_compiles_its_decoder_for_slider_and_gallery(view: ExploreView, session,
-                                                                   monkeypatch) -> None:
+def test_a_new_session_compiles_its_decoder_once_its_first_gallery_shows(
+        view: ExploreView, session, monkeypatch, qtbot) -> None:
     requested = []
     monkeypatch.setattr(ExplorerSession, "compile_decoder",
                         lambda self, sizes: requested.append((self, tuple(sizes))))
-    view.set_session(session)
+    with qtbot.waitSignal(view.galleryShown, timeout=WAIT_MS):
+        view.set_session(session)
+        assert requested == []      # the first gallery decodes without a compiler beside it
     assert requested == [(session, (1, GALLERY_SIZE))]
+    view.gallery.new_samples.click()
+    qtbot.waitSignal(view.galleryShown, timeout=WAIT_MS).wait()
+    assert len(requested) == 1
 
 
 def test_inactive_dimensions_are_flagged(qtbot) -> None:
