@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 import main
+from explorer import fast_decode
 from explorer.bundled import MODEL_ENV
 from explorer.ui import snapshot
 from explorer.ui.explore_gallery import GALLERY_SIZE
@@ -28,6 +29,8 @@ def _gallery_full(window: MainWindow) -> bool:
 def test_python_main_py_opens_the_bundled_model_with_a_full_gallery(
         qapp: QApplication, tiny_model, monkeypatch, dialogs) -> None:
     monkeypatch.setenv(MODEL_ENV, str(tiny_model))
+    # A compile thread left by an earlier test would make the app leave with os._exit.
+    monkeypatch.setattr(fast_decode, "compiling", lambda: False)
     seen: dict[str, object] = {}
 
     def check() -> None:
