@@ -111,7 +111,9 @@ def test_new_run_asks_before_dropping_an_unsaved_stopped_run(window, start, dial
     assert len(plots.getOriginalDataset()[0]) >= 1, "Cancel must keep the run"
     dialogs.answer, dialogs.save_path = Button.Yes, str(tmp_path / "kept.pt")
     window.new_action.trigger()
-    qtbot.waitUntil(lambda: (tmp_path / "kept.pt").is_file(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved"),
+                    timeout=WAIT_MS)
+    assert (tmp_path / "kept.pt").is_file()
     assert plots.getOriginalDataset()[0] is None or len(plots.getOriginalDataset()[0]) == 0
     count = len(dialogs.questions)
     window.new_action.trigger()             # saved now: nothing to ask
