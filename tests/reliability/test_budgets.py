@@ -236,7 +236,8 @@ def test_shape_file_bombs_are_refused_within_the_memory_budget(tmp_path, make, w
     make(root)
     child = run_child(f"load_folder_with_report({str(root)!r}, 16, "
                       f"cache_dir=__import__('pathlib').Path({str(tmp_path / 'cache')!r}))")
-    assert "DataError" in child["result"] and words in child["result"], child
+    assert child["result"].startswith(("DataError", "NothingImported")), child  # a DataError
+    assert words in child["result"], child
     assert child["peak_mib"] < PEAK_LIMIT_MIB, child
 
 
