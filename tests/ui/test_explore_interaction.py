@@ -7,8 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 
+from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
+from explorer.ui import explore_export
 from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
 from explorer.ui.explore_view import ExploreView
 from explorer.ui.mesh_view import MeshView
@@ -118,10 +121,6 @@ def test_gallery_keys_load_shapes_and_the_highlight_follows_the_view(qtbot,
 
 def test_gallery_export_numbers_files_as_the_tiles_and_names_the_empty_ones(
         qtbot, explore_view: ExploreView, tiny_model, monkeypatch, tmp_path) -> None:
-    from PySide6.QtWidgets import QFileDialog
-
-    from explorer.ui import explore_export
-
     session = ExplorerSession.from_checkpoint(tiny_model)
     size = session.resolution
     axis = (np.arange(size) + 0.5) / size
@@ -154,8 +153,6 @@ def test_gallery_export_numbers_files_as_the_tiles_and_names_the_empty_ones(
 
 def test_smooth_surface_switches_between_smoothed_and_raw_meshes(qtbot, view: ExploreView,
                                                                   tmp_path) -> None:
-    from explorer.meshing import mesh_from_grid
-
     assert view.smooth.isChecked()
     shape = view.current_shape
     raw = mesh_from_grid(shape.grid, shape.threshold)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from explorer.ui.main_window import MainWindow
 from explorer.ui.training_plots import TrainingPlots
-from trainer.report import EpochReport
+from trainer.report import BatchProgress, EpochReport
 
 
 def report(epoch: int, **values: object) -> EpochReport:
@@ -85,8 +86,6 @@ def test_inactive_dimensions_are_marked_even_with_bars_of_height_zero(plots) -> 
 
 
 def test_the_bar_strip_axis_title_fits_at_the_smallest_window(qtbot) -> None:
-    from explorer.ui.main_window import MainWindow
-
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -108,8 +107,6 @@ def test_empty_plots_show_epochs_and_sensible_values_before_any_run(plots, qtbot
 
 
 def test_batch_losses_of_the_first_epoch_are_in_view(plots, qtbot) -> None:
-    from trainer.report import BatchProgress
-
     for batch in (5, 10):
         plots.add_batch_loss(BatchProgress(epoch=1, batch=batch, batches=20, loss=5000.0,
                                            elapsed_s=1.0))
