@@ -226,7 +226,8 @@ class ExploreView(QWidget):
 
     def shutdown(self) -> None:
         """Stop the decode worker and any decoder compilation (the main window calls this on
-        close)."""
+        close); a gallery still in flight starts none."""
+        self._compile_after_gallery = False
         self.service.shutdown()
         if self.session is not None and self.session.compiled is not None:
             self.session.compiled.cancel()

@@ -238,6 +238,18 @@ def test_a_new_session_compiles_its_decoder_once_its_first_gallery_shows(
     assert len(requested) == 1
 
 
+def test_a_view_shut_down_before_its_first_gallery_compiles_nothing(
+        explore_view: ExploreView, session, monkeypatch, qtbot) -> None:
+    requested = []
+    monkeypatch.setattr(ExplorerSession, "compile_decoder",
+                        lambda self, sizes: requested.append(sizes))
+    explore_view.set_session(session)
+    explore_view.shutdown()         # the worker may still hand over the gallery
+    qtbot.wait(300)
+    explore_view._show_gallery([])  # as a late gallery would arrive
+    assert requested == []
+
+
 def test_inactive_dimensions_are_flagged(qtbot) -> None:
     sliders = LatentSliders()
     qtbot.addWidget(sliders)
