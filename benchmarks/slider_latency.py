@@ -184,7 +184,7 @@ def gui(sessions: Iterator[tuple[str, ExplorerSession]], moves: int) -> None:
         view.set_session(session)   # the compiled session's decoder is ready already
         loop.exec()
         codes, dim = slider_codes(session, moves + 2)
-        view.sliders.set_code(codes[0])
+        view.state.set_code(codes[0])
         slider = view.sliders.sliders[dim]
         positions = np.round(codes[:, dim] * STEPS_PER_UNIT).astype(int)
 

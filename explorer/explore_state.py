@@ -163,8 +163,9 @@ class ExploreState:
         self.set_code(code)
 
     def reset_to_zero(self) -> None:
+        """The family's zero code, as an edit: the origin to reset to stays."""
         if self.session is not None:
-            self.set_code(self.session.family.zero_code(), ZERO)
+            self.set_code(self.session.family.zero_code())
 
     def reset_to_origin(self) -> None:
         self.code = self.origin_code.copy()

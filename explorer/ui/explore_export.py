@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.export import GRID_FORMATS, MESH_FORMATS
+from explorer.ui.actions import command
 
 MESH, GRID, SEQUENCE, GALLERY, SCREENSHOT = "mesh", "grid", "sequence", "gallery", "screenshot"
 
@@ -53,8 +54,11 @@ class ExportPanel(QGroupBox):
         for i, button in enumerate(self.buttons.values()):
             layout.addWidget(button, 1 + i // 2, i % 2)
         layout.addWidget(self.status, 4, 0, 1, 2)
-        for kind, button in self.buttons.items():
-            button.clicked.connect(lambda _=False, k=kind: self._ask(k))
+        self.actions = {kind: command(button.text(), self, button) for kind, button in
+                        self.buttons.items()}
+        """The panel's commands; its buttons and the window's menus trigger them."""
+        for kind, action in self.actions.items():
+            action.triggered.connect(lambda _=False, k=kind: self._ask(k))
 
     def _ask(self, kind: str) -> None:
         fmt = self.format.currentText()

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.explore_state import ExploreState
+from explorer.ui.actions import command
 from explorer.ui.explore_tiles import TileList
 
-GALLERY_SIZE = 12
 _TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I). T < 1 draws codes nearer the centre of the "
                     "latent space, T > 1 farther out. Nearer the centre gives more typical "
                     "shapes only where the model's centre decodes to shapes: the bundled "
@@ -27,18 +28,18 @@ TILE = 96
 
 
 class GalleryPanel(QGroupBox):
-    """Asks for ``GALLERY_SIZE`` prior samples at a seed and temperature; shows their tiles.
+    """Edits the state's gallery recipe (seed and temperature) and shows the samples' tiles.
 
-    ``samplesRequested(seed, temperature)`` fires on "New samples" (which first moves to the next
-    seed, unless a seed was typed) and when the seed or temperature is edited; ``picked(index)``
-    when a tile is clicked or reached with the keyboard.
+    "New samples" moves the state to the next seed, unless a seed was typed; editing the seed
+    or temperature sets them. ``picked(index)`` fires when a tile is clicked or reached with
+    the keyboard; the tile of the sample the state's code came from is highlighted.
     """
 
-    samplesRequested = Signal(int, float)
     picked = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ExploreState, parent: QWidget | None = None) -> None:
         super().__init__("Prior samples", parent)
+        self._state = state
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, keyboardTracking=False)
         self.seed.setToolTip("Random seed of the samples: the same seed gives the same shapes")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=3.0, singleStep=0.1, value=1.0,
@@ -59,18 +60,36 @@ class GalleryPanel(QGroupBox):
         layout.addWidget(self.tiles, 1)
 
         self._seed_typed = False   # typed into the seed box, not yet applied by Enter
-        self._requested: tuple[int, float] | None = None
-        self.new_samples.clicked.connect(self._next_seed)
+        self.new_samples_action = command("&New samples", self, self.new_samples)
+        """Draws the next seed's samples; the button and the window's menu trigger it."""
+        self.new_samples_action.triggered.connect(self._next_seed)
         self.seed.lineEdit().textEdited.connect(self._on_seed_typed)
         self.seed.lineEdit().returnPressed.connect(self._on_seed_entered)
-        self.seed.valueChanged.connect(self.request)
-        self.temperature.valueChanged.connect(self.request)
+        self.seed.valueChanged.connect(lambda seed: state.set_gallery(seed=seed))
+        self.temperature.valueChanged.connect(lambda t: state.set_gallery(temperature=t))
         self.tiles.picked.connect(self.picked)
+        state.subscribe("session", self._on_session)
+        state.subscribe("gallery", self._on_recipe)
+        state.subscribe("code", self._on_code)
 
-    def request(self) -> None:
-        """Ask for samples at the current seed and temperature."""
-        self._requested = (self.seed.value(), self.temperature.value())
-        self.samplesRequested.emit(*self._requested)
+    def _on_session(self, state: ExploreState) -> None:
+        if state.session is not None:
+            self.set_tempered(state.session.family.tempered_prior)
+
+    def _on_recipe(self, state: ExploreState) -> None:
+        """Show the state's seed and temperature (without setting them again)."""
+        for box, value in ((self.seed, state.gallery.seed),
+                           (self.temperature, state.gallery.temperature)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def _on_code(self, state: ExploreState) -> None:
+        """Highlight the sample the code came from, or none."""
+        if state.origin.kind == "gallery" and state.origin.index is not None:
+            self.select(state.origin.index)
+        else:
+            self.unselect()
 
     def set_tempered(self, tempered: bool) -> None:
         """Whether the model's prior takes a temperature (categorical priors draw uniform
@@ -112,8 +131,6 @@ class GalleryPanel(QGroupBox):
         """The typed seed when one was typed since, else the next seed."""
         if self._seed_typed:
             self._seed_typed = False
-            self.seed.interpretText()
-            if self._requested != (self.seed.value(), self.temperature.value()):
-                self.request()
+            self.seed.interpretText()   # a changed value sets the state's seed
             return
-        self.seed.setValue(self.seed.value() + 1)   # emits valueChanged -> request()
+        self._state.next_gallery()

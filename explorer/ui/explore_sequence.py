@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.explore_state import GALLERY_SIZE
 from explorer.session import INTERPOLATIONS, ExplorerSession
-from explorer.ui.explore_gallery import GALLERY_SIZE
 from explorer.ui.explore_tiles import TileList, pixmap_from_rgba
 from explorer.ui.mesh_view import BACKGROUND
 from trainer.families import LatentFamily

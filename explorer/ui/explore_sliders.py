@@ -8,7 +8,7 @@ validation mutual information I(y; z_k).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.explore_state import ExploreState
 from trainer.families import LatentFamily
 
 SLIDER_RANGE = 3.0
@@ -39,21 +40,18 @@ _RESET_TEXT = {False: "Reset to zero", True: "Reset to class 0"}
 
 
 class LatentSliders(QGroupBox):
-    """Edits a latent code one dimension at a time.
+    """Edits the state's latent code one dimension at a time (explorer.explore_state).
 
-    ``codeChanged(code)`` fires on every slider move (so a drag streams codes). ``set_code``
-    changes the code silently; with ``origin=True`` it also becomes the code that "Reset to
-    encoded shape" returns to. The radio button of a row selects the dimension to traverse.
-    A family whose editor is 'class' (categorical codes: K one-hot blocks of C numbers) gets
-    a class picker per row (``pickers``) instead of a slider.
+    Every slider move edits the state's code (so a drag streams codes); the rows show every
+    change of it. "Reset to encoded shape" returns to the state's origin code. The radio
+    button of a row selects the dimension to traverse. A family whose editor is 'class'
+    (categorical codes: K one-hot blocks of C numbers) gets a class picker per row
+    (``pickers``) instead of a slider.
     """
 
-    codeChanged = Signal(object)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ExploreState, parent: QWidget | None = None) -> None:
         super().__init__("Latent code", parent)
-        self._code = np.zeros(0)
-        self._origin = np.zeros(0)
+        self._state = state
         self.sliders: list[QSlider] = []
         self.pickers: list[QSpinBox] = []
         self._family: LatentFamily | None = None
@@ -82,8 +80,11 @@ class LatentSliders(QGroupBox):
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
 
-        self.reset_zero.clicked.connect(self._reset_to_zero)
-        self.reset_origin.clicked.connect(lambda: self._reset(self._origin))
+        self.reset_zero.clicked.connect(state.reset_to_zero)
+        self.reset_origin.clicked.connect(state.reset_to_origin)
+        self._selection.idClicked.connect(state.select_unit)
+        state.subscribe("session", self._on_session)
+        state.subscribe("code", self._on_code)
 
     @property
     def latent_dim(self) -> int:
@@ -95,16 +96,17 @@ class LatentSliders(QGroupBox):
         """Classes per categorical variable; 0 for Gaussian codes."""
         return self._classes
 
-    def code(self) -> np.ndarray:
-        return self._code.copy()
+    def _on_session(self, state: ExploreState) -> None:
+        if state.session is not None:
+            self.set_family(state.session.family, state.session.unit_measures())
 
-    def selected_dim(self) -> int:
-        return max(self._selection.checkedId(), 0)
+    def _on_code(self, _state: ExploreState) -> None:
+        self._show_code()
 
     def set_family(self, family: LatentFamily, measures: np.ndarray) -> None:
         """One row per unit of the family's codes, labelled with its measure (Var(mu_d), or
         I(y; z_k) in nats; NaN: unknown) and named as the family names it (pose dimensions).
-        Keeps the code when the layout is unchanged, else starts at the family's zero code."""
+        The rows are built anew only when their layout changes."""
         measures = np.asarray(measures, dtype=np.float64)
         old = self._family
         self._family = family
@@ -113,8 +115,6 @@ class LatentSliders(QGroupBox):
                 or family.unit_names() != old.unit_names()):
             self._classes = classes
             self._build_rows(family.unit_names())
-            self._code = family.zero_code()
-            self._origin = self._code.copy()
         inactive = sum(self._label_row(dim, value) for dim, value in enumerate(measures))
         self.reset_zero.setText(_RESET_TEXT[bool(classes)])
         threshold = family.measure.threshold
@@ -158,13 +158,6 @@ class LatentSliders(QGroupBox):
             widget.setPalette(_greyed(widget.palette()) if is_inactive else QPalette())
         return is_inactive
 
-    def set_code(self, code: np.ndarray, *, origin: bool = False) -> None:
-        """Show ``code`` without emitting ``codeChanged``."""
-        self._code = np.array(code, dtype=np.float64)
-        if origin:
-            self._origin = self._code.copy()
-        self._show_code()
-
     def _build_rows(self, names: tuple[str, ...]) -> None:
         for widget in self._rows.findChildren(QWidget):
             widget.deleteLater()
@@ -183,7 +176,7 @@ class LatentSliders(QGroupBox):
             self._values.append(value)
             self._variances.append(variance)
         if names:
-            self._selection.button(0).setChecked(True)
+            self._selection.button(min(self._state.selected_unit, len(names) - 1)).setChecked(True)
 
     def _new_slider(self, dim: int) -> QSlider:
         limit = int(SLIDER_RANGE * STEPS_PER_UNIT)
@@ -201,17 +194,15 @@ class LatentSliders(QGroupBox):
         self.pickers.append(picker)
         return picker
 
-    def _reset_to_zero(self) -> None:
-        """All zeros, or every categorical variable at class 0."""
-        if self._family is not None:
-            self._reset(self._family.zero_code())
-
     def _show_code(self) -> None:
+        """Every row at the state's code (without editing it again)."""
+        code = self._state.code
+        if len(code) != self._family_width():
+            return
         if self._classes:
             self._show_classes()
             return
-        for slider, value_label, value in zip(self.sliders, self._values, self._code,
-                                              strict=True):
+        for slider, value_label, value in zip(self.sliders, self._values, code, strict=True):
             slider.blockSignals(True)
             slider.setValue(round(float(np.clip(value, -SLIDER_RANGE, SLIDER_RANGE))
                                   * STEPS_PER_UNIT))
@@ -221,28 +212,21 @@ class LatentSliders(QGroupBox):
     def _show_classes(self) -> None:
         """Each picker at its variable's most weighted class; the label gives its weight (1
         for a one-hot code, less inside the simplex, e.g. on an interpolation)."""
-        blocks = self._code.reshape(self.latent_dim, self._classes)
+        blocks = self._state.code.reshape(self.latent_dim, self._classes)
         for picker, value_label, block in zip(self.pickers, self._values, blocks, strict=True):
             picker.blockSignals(True)
             picker.setValue(int(block.argmax()))
             picker.blockSignals(False)
             value_label.setText(f"{block.max():.2f}")
 
+    def _family_width(self) -> int:
+        return self.latent_dim * (self._classes or 1)
+
     def _on_class(self, dim: int, cls: int) -> None:
-        blocks = self._code.reshape(self.latent_dim, self._classes)
-        blocks[dim] = 0.0
-        blocks[dim, cls] = 1.0
-        self._values[dim].setText("1.00")
-        self.codeChanged.emit(self.code())
+        self._state.edit_unit(dim, cls)
 
     def _on_slider(self, dim: int, position: int) -> None:
-        self._code[dim] = position / STEPS_PER_UNIT
-        self._values[dim].setText(f"{self._code[dim]:.2f}")
-        self.codeChanged.emit(self.code())
-
-    def _reset(self, code: np.ndarray) -> None:
-        self.set_code(code)
-        self.codeChanged.emit(self.code())
+        self._state.edit_unit(dim, position / STEPS_PER_UNIT)
 
 
 def is_greyed(widget: QWidget) -> bool:

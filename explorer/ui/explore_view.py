@@ -13,25 +13,26 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QSizePolicy,
     QSlider,
     QStackedLayout,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer import export
+from explorer.explore_state import GALLERY_SIZE, CodeOrigin, ExploreState
 from explorer.meshing import NO_SURFACE_MESSAGE, no_surface_advice
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export as ex
-from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
+from explorer.ui.explore_gallery import GalleryPanel
 from explorer.ui.explore_sequence import (
     DATASET,
     GALLERY,
@@ -65,20 +66,23 @@ THRESHOLD_STEPS = 100
 RESTYLE_DELAY_MS = 250
 """After the threshold stops moving, the gallery and filmstrip are redrawn at it."""
 
-FrameMaker = Callable[..., list[Shape]]
-"""Called as ``make(session, threshold=t, smooth=s)`` on the worker: a sequence's frames."""
 
 
 class ExploreView(QWidget):
     """Prior samples, latent sliders, interpolation and a live 3D mesh of the decoded shape.
 
     ``shapeShown`` fires whenever the 3D view shows a new shape, ``galleryShown`` whenever the
-    gallery shows new samples; ``exported(paths)`` after an export has been written.
+    gallery shows new samples; ``exportRequested(kind, path, format)`` when a person asks for
+    an export and ``exported(paths)`` after it has been written.
+
+    What is shown lives in ``state`` (explorer.explore_state.ExploreState): the panels edit it
+    and follow its events, and so does this view, which turns them into background work.
     """
 
     shapeShown = Signal()
     galleryShown = Signal()
     exported = Signal(list)
+    exportRequested = Signal(str, str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,14 +94,15 @@ class ExploreView(QWidget):
         self._sequence_kind = ""
         self._first_sample = False  # the next gallery's first sample goes to the 3D view
         self._compile_after_gallery = False
-        self._rerun_sequence: Callable[[], None] | None = None
+        self._preloaded: Shape | None = None   # decoded already: shown without decoding again
         self._export_ids = itertools.count(1)
+        self.state = ExploreState()
         self.service = ExploreWorker(self)
         self.service.error.connect(self._on_error)
 
         self.mesh_view = MeshView()
-        self.gallery = GalleryPanel()
-        self.sliders = LatentSliders()
+        self.gallery = GalleryPanel(self.state)
+        self.sliders = LatentSliders(self.state)
         self.sequence = SequencePanel()
         self.export_panel = ex.ExportPanel()
         self.threshold = QSlider(Qt.Orientation.Horizontal, minimum=1,
@@ -117,7 +122,14 @@ class ExploreView(QWidget):
         self.smooth.setToolTip("Smooth the marching-cubes surface (Taubin's filter) in the view "
                                "and in exported meshes; off: the raw surface, voxel steps and "
                                "all")
-        self.reset_camera = QPushButton("Reset camera")
+        self.reset_camera_action = QAction("&Reset camera", self)
+        self.reset_camera_action.setToolTip("Look at the shape from the start position again")
+        self.reset_camera = QToolButton()
+        self.reset_camera.setDefaultAction(self.reset_camera_action)
+        self.reset_camera.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.new_samples_action = self.gallery.new_samples_action
+        self.export_mesh_action = self.export_panel.actions[ex.MESH]
+        self.screenshot_action = self.export_panel.actions[ex.SCREENSHOT]
         self._restyle = QTimer(self, singleShot=True, interval=RESTYLE_DELAY_MS)
 
         self.hint = QLabel(NO_MODEL_HINT, alignment=Qt.AlignmentFlag.AlignCenter)
@@ -147,7 +159,11 @@ class ExploreView(QWidget):
         return list(self._frames)
 
     def threshold_value(self) -> float:
-        """The iso-level: the slider position mapped onto the session's value range."""
+        """The iso-level (the state's threshold)."""
+        return self.state.threshold
+
+    def _slider_threshold(self) -> float:
+        """The threshold slider's position mapped onto the session's value range."""
         low, high = self._value_range
         return low + (high - low) * self.threshold.value() / THRESHOLD_STEPS
 
@@ -158,19 +174,14 @@ class ExploreView(QWidget):
         return low + step * self.threshold.minimum(), low + step * self.threshold.maximum()
 
     def _set_value_range(self, session: ExplorerSession) -> None:
-        """Map the threshold slider onto this model's decoded values; move it to the model's
-        iso-level when the range changes (probabilities <-> signed distances)."""
+        """Map the threshold slider onto this model's decoded values."""
         if session.value_range == self._value_range:
             return
-        self._value_range = low, high = session.value_range
-        self.threshold.blockSignals(True)
-        self.threshold.setValue(round((session.iso_level - low) / (high - low) * THRESHOLD_STEPS))
-        self.threshold.blockSignals(False)
+        self._value_range = session.value_range
         self.threshold.setToolTip(
             "Iso-level of the surface: signed distance below which a point counts as inside"
             if session.inside_low else
             "Iso-level of the surface: occupancy probability above which a point counts as inside")
-        self._update_threshold_label()
 
     def set_session(self, session: ExplorerSession | None, *, first_sample: bool = False) -> None:
         """Explore ``session`` (a snapshot model), or show the hint to load one when None.
@@ -187,42 +198,39 @@ class ExploreView(QWidget):
         for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
             self.service.cancel(channel)
         self._cache = GridCache()
-        same_size = (session is not None and self._session is not None
-                     and session.code_dim == self._session.code_dim
-                     and session.family.editor == self._session.family.editor)
         self._session = session
         if session is None:
             self._current, self._gallery, self._frames = None, [], []
+            self.state.set_session(None)
             self.sequence.set_frames([], "")
             self._stack.setCurrentWidget(self.hint)
             return
         self._stack.setCurrentIndex(1)
         self._compile_after_gallery = True
-        if not same_size:
-            self._frames, self._rerun_sequence = [], None
-            self.sequence.set_frames([], "")
         self._set_value_range(session)
         self.model_info.setText(model_summary(session))
         self.model_info.setToolTip(model_summary(session))
-        self.sliders.set_family(session.family, session.unit_measures())
-        self.gallery.set_tempered(session.family.tempered_prior)
         self.sequence.set_family(session.family)
         for picker in (self.sequence.start, self.sequence.end):
             picker.set_data(session)
         if first_sample:
             self.service.cancel("shape")
             self.mesh_view.show_message("Drawing the first samples ...")
-        else:
-            self._request_shape(self.sliders.code())
-        self.gallery.request()
-        if self._rerun_sequence is not None:
-            self._rerun_sequence()
+        self.state.set_session(session)   # the panels and the view follow its events
 
-    def show_code(self, code: np.ndarray) -> None:
-        """Put ``code`` in the sliders as their origin and decode it into the 3D view (an
+    def show_code(self, code: np.ndarray, name: str = "a file") -> None:
+        """Make ``code`` the current code and its origin, and decode it into the 3D view (an
         encoded file's code, say)."""
-        self.sliders.set_code(code, origin=True)
-        self._request_shape(code)
+        self.state.set_code(code, CodeOrigin("file", name))
+
+    @property
+    def export_folder(self) -> str:
+        """Where the export dialogs start: the folder of the last export."""
+        return self.export_panel.folder
+
+    @export_folder.setter
+    def export_folder(self, folder: str) -> None:
+        self.export_panel.folder = folder
 
     def shutdown(self) -> None:
         """Stop the decode worker and any decoder compilation (the main window calls this on
@@ -264,13 +272,17 @@ class ExploreView(QWidget):
         return self.splitter
 
     def _connect(self) -> None:
-        self.threshold.valueChanged.connect(self._on_threshold)
+        state = self.state
+        state.subscribe("threshold", self._on_threshold)
+        state.subscribe("code", self._on_code)
+        state.subscribe("gallery", self._on_gallery)
+        state.subscribe("sequence", self._on_sequence)
+        self.threshold.valueChanged.connect(
+            lambda _position: state.set_threshold(self._slider_threshold()))
+        self.reset_camera_action.triggered.connect(self.mesh_view.reset_camera)
         self.smooth.toggled.connect(self._on_restyle)
         self.box.toggled.connect(self.mesh_view.set_box_visible)
-        self.reset_camera.clicked.connect(self.mesh_view.reset_camera)
         self._restyle.timeout.connect(self._remesh_collections)
-        self.sliders.codeChanged.connect(self._on_code_edited)
-        self.gallery.samplesRequested.connect(self._request_gallery)
         self.gallery.picked.connect(self._load_gallery_sample)
         self.sequence.interpolateRequested.connect(self._request_interpolation)
         self.sequence.traverseRequested.connect(self._request_traversal)
@@ -279,6 +291,7 @@ class ExploreView(QWidget):
             picker.showRequested.connect(functools.partial(self._load_endpoint, picker))
             picker.shapePicked.connect(functools.partial(self._request_preview, picker))
         self.export_panel.exportRequested.connect(self._export)
+        self.export_panel.exportRequested.connect(self.exportRequested)
 
     # --- the main shape ------------------------------------------------------------------------
     def _request_shape(self, code: np.ndarray) -> None:
@@ -289,10 +302,19 @@ class ExploreView(QWidget):
                                  smooth=self.smooth.isChecked())
         self.service.submit("shape", task, self._show_shape, live=True)
 
-    def _on_code_edited(self, code: np.ndarray) -> None:
-        """A slider moved or a reset: the shape is no longer a gallery sample."""
-        self.gallery.unselect()
-        self._request_shape(code)
+    def _on_code(self, state: ExploreState) -> None:
+        """Show the state's code: a shape decoded already as it is, else decode it (not while
+        the first gallery is awaited: its first sample comes next)."""
+        shape, self._preloaded = self._preloaded, None
+        if self._first_sample:
+            return
+        if (shape is not None and np.array_equal(shape.code, state.code)
+                and (shape.threshold, shape.smooth) == (state.threshold,
+                                                        self.smooth.isChecked())):
+            self.service.cancel("shape")   # a result still in flight must not replace it
+            self._show_shape(shape)
+        else:
+            self._request_shape(state.code)
 
     def _show_shape(self, shape: Shape) -> None:
         self._current = shape
@@ -301,39 +323,36 @@ class ExploreView(QWidget):
             threshold_range=self._threshold_reach()))
         self.shapeShown.emit()
 
-    def _show_origin(self, shape: Shape) -> None:
-        self.sliders.set_code(shape.code, origin=True)
-        self._show_shape(shape)
+    def _load(self, shape: Shape, origin: CodeOrigin) -> None:
+        """Make an already decoded shape the current one (re-meshed if needed)."""
+        self._preloaded = shape
+        self.state.set_code(shape.code, origin)
 
-    def _load(self, shape: Shape) -> None:
-        """Put an already decoded shape in the view and the sliders (re-meshed if needed); the
-        gallery's highlight goes (a gallery sample highlights itself again)."""
-        self.gallery.unselect()
-        self.sliders.set_code(shape.code, origin=True)
-        if (shape.threshold, shape.smooth) == (self.threshold_value(), self.smooth.isChecked()):
-            self.service.cancel("shape")   # a result still in flight must not replace it
-            self._show_shape(shape)
-        else:
-            self._request_shape(shape.code)
-
-    def _on_threshold(self) -> None:
+    def _on_threshold(self, state: ExploreState) -> None:
+        """Move the slider to the state's threshold, re-mesh the shape, later the tiles."""
+        low, high = self._value_range
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(round((state.threshold - low) / (high - low) * THRESHOLD_STEPS))
+        self.threshold.blockSignals(False)
         self._update_threshold_label()
-        self._request_shape(self.sliders.code())
-        self._restyle.start()
+        if self._session is not None and not self._first_sample:
+            self._request_shape(state.code)
+            self._restyle.start()
 
     def _on_restyle(self) -> None:
         """Smoothing switched: the shape, gallery and filmstrip are meshed again."""
-        self._request_shape(self.sliders.code())
+        self._request_shape(self.state.code)
         self._remesh_collections()
 
     def _update_threshold_label(self) -> None:
         self.threshold_label.setText(f"{self.threshold_value():.2f}")
 
     # --- gallery -------------------------------------------------------------------------------
-    def _request_gallery(self, seed: int, temperature: float) -> None:
+    def _on_gallery(self, state: ExploreState) -> None:
+        """Decode the state's gallery recipe."""
         if self._session is None:
             return
-        codes = self._session.prior_samples(GALLERY_SIZE, seed, temperature)
+        codes = state.gallery_codes()
         task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
                                  common_frame=False, smooth=self.smooth.isChecked())
         self.service.submit("gallery", task, self._show_gallery)
@@ -348,16 +367,15 @@ class ExploreView(QWidget):
             self._first_sample = False
             first = next((i for i, shape in enumerate(shapes) if shape.mesh is not None), None)
             if first is None:
-                self._request_shape(self.sliders.code())
+                self._request_shape(self.state.code)
             else:
-                self._load(shapes[first])
-                self.gallery.select(first)
+                self._load_gallery_sample(first)
         self.galleryShown.emit()
 
     def _load_gallery_sample(self, index: int) -> None:
         if 0 <= index < len(self._gallery):
-            self._load(self._gallery[index])
-            self.gallery.select(index)
+            self._load(self._gallery[index], CodeOrigin("gallery", f"gallery #{index + 1}",
+                                                        index))
 
     # --- sequences -----------------------------------------------------------------------------
     def _request_interpolation(self) -> None:
@@ -369,28 +387,30 @@ class ExploreView(QWidget):
         except ShapeExplorerError as exc:
             self._on_error("sequence", str(exc))
             return
-        method, steps = self.sequence.method.currentText(), self.sequence.steps.value()
-        self._run_sequence(f"{method} interpolation", functools.partial(
-            interpolation, start=start, end=end, steps=steps, method=method))
+        self.state.interpolate(start, end, self.sequence.steps.value(),
+                               self.sequence.method.currentText())
 
     def _request_traversal(self) -> None:
-        if self._session is None:
+        self.state.traverse(self.sequence.extent.value(), self.sequence.steps.value())
+
+    def _on_sequence(self, state: ExploreState) -> None:
+        """Decode the state's sequence (again, when a model of the same layout arrives)."""
+        recipe, session = state.sequence, self._session
+        if recipe is None or session is None:
+            self._frames = []
+            self.sequence.set_frames([], "")
             return
-        dim, extent = self.sliders.selected_dim(), self.sequence.extent.value()
-        values = self._session.family.traversal_values(extent, self.sequence.steps.value())
-        codes = self._session.traverse(self.sliders.code(), dim, values)
-        self._run_sequence(f"z{dim} traversal", lambda session, threshold, smooth: decode_batch(
-            session, codes, threshold, common_frame=True, smooth=smooth))
-
-    def _run_sequence(self, title: str, make_frames: FrameMaker) -> None:
-        """Decode a sequence now, and again whenever a new session of the same size arrives."""
-        self._rerun_sequence = functools.partial(self._submit_sequence, title, make_frames)
-        self._rerun_sequence()
-
-    def _submit_sequence(self, title: str, make_frames: FrameMaker) -> None:
-        task = functools.partial(make_frames, self._session, threshold=self.threshold_value(),
-                                 smooth=self.smooth.isChecked())
-        self.service.submit("sequence", task, functools.partial(self._show_frames, title))
+        threshold, smooth = state.threshold, self.smooth.isChecked()
+        if recipe.kind == "traversal":
+            codes = recipe.traversal_codes(session)
+            task = functools.partial(decode_batch, session, codes, threshold,
+                                     common_frame=True, smooth=smooth)
+        else:
+            task = functools.partial(interpolation, session, threshold=threshold,
+                                     smooth=smooth, start=recipe.start, end=recipe.end,
+                                     steps=recipe.steps, method=recipe.method)
+        self.service.submit("sequence", task,
+                            functools.partial(self._show_frames, recipe.title))
 
     def _show_frames(self, title: str, shapes: list[Shape]) -> None:
         self._frames, self._sequence_kind = shapes, title
@@ -398,7 +418,8 @@ class ExploreView(QWidget):
 
     def _show_frame(self, index: int) -> None:
         if 0 <= index < len(self._frames):
-            self._load(self._frames[index])
+            self._load(self._frames[index], CodeOrigin(
+                "frame", f"frame {index + 1} of the {self._sequence_kind}", index))
 
     def _endpoint(self, choice: EndpointChoice, label: str) -> Endpoint:
         """Turn a picker's choice into a code, or a grid the worker will encode."""
@@ -412,7 +433,7 @@ class ExploreView(QWidget):
                 raise ShapeExplorerError(f"{label}: there is no data set shape "
                                          f"#{choice.index + 1} of that class")
             return Endpoint(label, grid=self._data_grid(choice.position))
-        return Endpoint(label, code=self.sliders.code())
+        return Endpoint(label, code=self.state.code)
 
     def _data_grid(self, position: int) -> np.ndarray:
         assert self._session is not None and self._session.shapes is not None
@@ -437,10 +458,13 @@ class ExploreView(QWidget):
             return
         session, threshold, cache = self._session, self.threshold_value(), self._cache
         smooth = self.smooth.isChecked()
-        self.gallery.unselect()
+        choice = picker.choice()
+        origin = CodeOrigin("dataset", session.shape_name(choice.position)
+                            if choice.source == DATASET and choice.position is not None
+                            else f"{choice.source} #{choice.index + 1}")
         self.service.submit("shape", lambda: decode_shape(
             session, endpoint.resolve(session), threshold, cache, smooth=smooth),
-            self._show_origin, live=True)
+            lambda shape: self._load(shape, origin), live=True)
 
     def _remesh_collections(self) -> None:
         """Redraw the gallery and the filmstrip at the new threshold (no decoding)."""

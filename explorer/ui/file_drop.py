@@ -88,7 +88,7 @@ class FileOpener(QObject):
             window.tabs.setCurrentWidget(window.explore)
             window.open_path(path)
         else:
-            window.training.form.use_folder(str(path))
+            window.training.use_folder(str(path))
             window.tabs.setCurrentWidget(window.training)
             window.statusBar().showMessage(
                 f"Data source: the folder {path}. Press Start (F5) to train on it.")

@@ -137,19 +137,19 @@ class MainWindow(QMainWindow):
         train_menu = bar.addMenu("&Training")
         self.start_action = self._action(train_menu, "&Start training", "F5", self._start)
         self.pause_action = self._action(train_menu, "&Pause / resume training", "F6",
-                                         lambda: self.training.pause_button.click())
+                                         lambda: self.training.pause_action.trigger())
         self.stop_action = self._action(train_menu, "S&top training", "Shift+F5",
-                                        lambda: self.training.stop_button.click())
+                                        lambda: self.training.stop_action.trigger())
 
         explore_menu = bar.addMenu("&Explore")
         self.samples_action = self._action(explore_menu, "&New samples", "Ctrl+G",
-                                           lambda: self._explore_click("new_samples"))
+                                           lambda: self._trigger_explore("new_samples_action"))
         self.export_action = self._action(explore_menu, "&Export shape...", "Ctrl+E",
-                                          lambda: self._explore_click("export_mesh"))
+                                          lambda: self._trigger_explore("export_mesh_action"))
         self.screenshot_action = self._action(explore_menu, "Save &screenshot...", "F12",
-                                              lambda: self._explore_click("screenshot"))
+                                              lambda: self._trigger_explore("screenshot_action"))
         self.camera_action = self._action(explore_menu, "&Reset camera", "Ctrl+0",
-                                          lambda: self._explore_click("reset_camera"))
+                                          lambda: self._trigger_explore("reset_camera_action"))
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts",
@@ -180,15 +180,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.explore, "Explore")
         self.setCentralWidget(self.tabs)
         self._no_model_hint = self.explore.hint.text()
-        self.training.form.start_folder = self.settings.last_folder(DATA)
-        self.explore.export_panel.folder = self.settings.last_folder(EXPORTS)
+        self.training.set_data_folder(self.settings.last_folder(DATA))
+        self.explore.export_folder = self.settings.last_folder(EXPORTS)
         self.settings.restore_splitter(EXPLORE_SPLITTER, self.explore.splitter)
 
         self.training.snapshot_taken.connect(self._on_snapshot)
         self.training.run_ended.connect(self._on_run_ended)
         self.training.error.connect(self._show_error)
         self.training.running_changed.connect(self._on_running_changed)
-        self.explore.export_panel.exportRequested.connect(self._on_export_requested)
+        self.explore.exportRequested.connect(self._on_export_requested)
         self.views_ready = True
         self._update_actions()
         self.statusBar().showMessage("Set up a run and press Start, or open a checkpoint.")
@@ -226,10 +226,10 @@ class MainWindow(QMainWindow):
     def _on_running_changed(self, running: bool) -> None:
         if running:
             self.statusBar().clearMessage()  # the Training view shows the run's status
-            config = self.training.form.config()
+            config = self.training.config()
             if not config.is_builtin_data:
                 self.settings.remember_folder(DATA, config.data)
-                self.training.form.start_folder = self.settings.last_folder(DATA)
+                self.training.set_data_folder(self.settings.last_folder(DATA))
         self._update_actions()
 
     # --- shortcuts ------------------------------------------------------------------------------
@@ -239,18 +239,13 @@ class MainWindow(QMainWindow):
     @Slot()
     def _start(self) -> None:
         self._show_tab(self.training)
-        self.training.start_button.click()
+        self.training.start_action.trigger()
 
-    def _explore_click(self, what: str) -> None:
-        """Show the Explore view and click the button behind a shortcut."""
-        from explorer.ui import explore_export as ex
-
+    def _trigger_explore(self, action: str) -> None:
+        """Show the Explore view and trigger one of its actions (its buttons trigger them
+        too)."""
         self._show_tab(self.explore)
-        button = {"new_samples": self.explore.gallery.new_samples,
-                  "export_mesh": self.explore.export_panel.buttons[ex.MESH],
-                  "screenshot": self.explore.export_panel.buttons[ex.SCREENSHOT],
-                  "reset_camera": self.explore.reset_camera}[what]
-        button.click()
+        getattr(self.explore, action).trigger()
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -348,8 +343,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, str)
     def _on_export_requested(self, _kind: str, _path: str, _fmt: str) -> None:
-        if self.explore.export_panel.folder:
-            self.settings.remember_folder(EXPORTS, self.explore.export_panel.folder)
+        if self.explore.export_folder:
+            self.settings.remember_folder(EXPORTS, self.explore.export_folder)
 
     # --- results (GUI thread) -------------------------------------------------------------------
     @Slot(object)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.ui.actions import command
 from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
@@ -71,9 +72,13 @@ class TrainingView(QWidget):
         self._layout()
 
         self.form.changed.connect(self._update_controls)
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self._toggle_pause)
-        self.stop_button.clicked.connect(self.stop)
+        self.start_action = command("Start", self, self.start_button)
+        self.pause_action = command("Pause", self, self.pause_button)
+        self.stop_action = command("Stop", self, self.stop_button)
+        """The run's commands; the buttons and the window's menus trigger them."""
+        self.start_action.triggered.connect(self.start)
+        self.pause_action.triggered.connect(self._toggle_pause)
+        self.stop_action.triggered.connect(self.stop)
         self._show_progress(None)
         self._update_controls()
 
@@ -108,6 +113,18 @@ class TrainingView(QWidget):
         layout.addWidget(self.plots, 1)
 
     # --- state ----------------------------------------------------------------------------------
+    def config(self) -> TrainConfig:
+        """The run's settings as the form holds them (raises ConfigError when invalid)."""
+        return self.form.config()
+
+    def set_data_folder(self, folder: str) -> None:
+        """Where the form's folder dialog starts."""
+        self.form.start_folder = folder
+
+    def use_folder(self, folder: str) -> None:
+        """Make ``folder`` the data source of the next run."""
+        self.form.use_folder(folder)
+
     def is_running(self) -> bool:
         return self._running
 
@@ -163,7 +180,7 @@ class TrainingView(QWidget):
         self._running, self._failed = True, False
         self._progress_note = ""
         self._run.start()
-        self.pause_button.setText("Pause")
+        self.pause_action.setText("Pause")
         self._update_controls()
         self.running_changed.emit(True)
         if not config.is_builtin_data:
@@ -185,11 +202,11 @@ class TrainingView(QWidget):
             self._run.worker.stop()
             self.status.setText("Cancelling the import..." if self._importing else "Stopping...")
             self._note_progress("stopping")
-            self.pause_button.setEnabled(False)
-            self.stop_button.setEnabled(False)
+            self.pause_action.setEnabled(False)
+            self.stop_action.setEnabled(False)
 
     def is_paused(self) -> bool:
-        return self._running and self.pause_button.text() == "Resume"
+        return self._running and self.pause_action.text() == "Resume"
 
     def set_paused(self, paused: bool) -> None:
         """Pause the run after the current batch, or resume it (as the Pause button does)."""
@@ -200,14 +217,14 @@ class TrainingView(QWidget):
     def _toggle_pause(self) -> None:
         if not self._running or self._run is None:
             return
-        if self.pause_button.text() == "Pause":
+        if self.pause_action.text() == "Pause":
             self._run.worker.pause()
-            self.pause_button.setText("Resume")
+            self.pause_action.setText("Resume")
             self.status.setText("Paused (after the current batch).")
             self._note_progress("paused")
         else:
             self._run.worker.resume()
-            self.pause_button.setText("Pause")
+            self.pause_action.setText("Pause")
             self.status.setText("Training...")
             self._note_progress("")
 
@@ -217,9 +234,9 @@ class TrainingView(QWidget):
         error = None if running else self.form.error()
         self.form_error.setText(error or "")
         self.form.set_editable(not running)
-        self.start_button.setEnabled(not running and error is None)
-        self.pause_button.setEnabled(running)
-        self.stop_button.setEnabled(running)
+        self.start_action.setEnabled(not running and error is None)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
 
     # --- worker signals (queued onto the GUI thread) --------------------------------------------
     @Slot(str)

@@ -9,10 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from explorer.explore_state import GALLERY_SIZE, ExploreState
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export
-from explorer.ui.explore_gallery import GALLERY_SIZE, GalleryPanel
+from explorer.ui.explore_gallery import GalleryPanel
 from explorer.ui.explore_view import ExploreView
 from explorer.ui.mesh_view import MeshView
 
@@ -68,12 +69,13 @@ def test_start_up_shows_a_sample_without_a_flash_of_no_surface(qtbot, explore_vi
 
 
 def test_new_samples_uses_a_typed_seed_then_moves_on(qtbot) -> None:
-    gallery = GalleryPanel()
+    state = ExploreState()
+    gallery = GalleryPanel(state)
     qtbot.addWidget(gallery)
     gallery.show()
     qtbot.waitExposed(gallery)
     requested: list[int] = []
-    gallery.samplesRequested.connect(lambda seed, _t: requested.append(seed))
+    state.subscribe("gallery", lambda s: requested.append(s.gallery.seed))
     gallery.seed.setFocus()
     gallery.seed.lineEdit().selectAll()
     qtbot.keyClicks(gallery.seed.lineEdit(), "42")

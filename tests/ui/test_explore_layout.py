@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QSlider
 
+from explorer.explore_state import ExploreState
 from explorer.ui.explore_sliders import SLIDER_MIN_WIDTH, LatentSliders, is_greyed
 from explorer.ui.main_window import DEFAULT_SIZE, MainWindow
 from explorer.ui.splitter import GripHandle
@@ -39,7 +40,7 @@ def test_sliders_are_at_least_120_px_wide_at_the_default_window_size(launch, tin
 
 
 def test_inactive_dimensions_are_greyed_but_remain_full_sliders(qtbot) -> None:
-    panel = LatentSliders()
+    panel = LatentSliders(ExploreState())
     qtbot.addWidget(panel)
     panel.set_family(family_of(TrainConfig(latent_dim=2)), np.array([0.8, 0.002]))
     panel.resize(panel.sizeHint())

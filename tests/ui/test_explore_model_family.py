@@ -9,8 +9,8 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
+from explorer.explore_state import GALLERY_SIZE
 from explorer.session import ExplorerSession
-from explorer.ui.explore_gallery import GALLERY_SIZE
 from explorer.ui.explore_view import ExploreView
 from explorer.ui.snapshot import depth_images
 from trainer.checkpoint import Checkpoint, save_checkpoint

@@ -9,9 +9,9 @@ import trimesh
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from explorer.explore_state import GALLERY_SIZE, ExploreState
 from explorer.session import ExplorerSession
 from explorer.ui import explore_export, explore_view
-from explorer.ui.explore_gallery import GALLERY_SIZE
 from explorer.ui.explore_sequence import DATASET
 from explorer.ui.explore_sliders import LatentSliders, is_greyed
 from explorer.ui.explore_view import NO_MODEL_HINT, ExploreView
@@ -66,7 +66,7 @@ def test_moving_a_latent_slider_changes_the_mesh(qtbot, view: ExploreView) -> No
     slider = view.sliders.sliders[0]
     slider.setFocus()
     qtbot.keyClick(slider, Qt.Key.Key_End)          # to +3, as a user would
-    assert view.sliders.code()[0] == pytest.approx(3.0)
+    assert view.state.code[0] == pytest.approx(3.0)
 
     def changed() -> bool:
         after = view.mesh_view.vertices()
@@ -97,14 +97,14 @@ def test_gallery_click_loads_the_sample_and_resets_return_to_it(qtbot, view: Exp
     rect = tiles.visualItemRect(tiles.item(3))
     qtbot.mouseClick(tiles.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     sample = view.gallery_shapes[3]
-    np.testing.assert_allclose(view.sliders.code(), sample.code)
+    np.testing.assert_allclose(view.state.code, sample.code)
     np.testing.assert_allclose(view.current_shape.code, sample.code)
 
     view.sliders.reset_zero.click()
-    assert not view.sliders.code().any()
+    assert not view.state.code.any()
     qtbot.waitUntil(lambda: not view.current_shape.code.any(), timeout=WAIT_MS)
     view.sliders.reset_origin.click()
-    np.testing.assert_allclose(view.sliders.code(), sample.code)
+    np.testing.assert_allclose(view.state.code, sample.code)
 
     seed, codes = view.gallery.seed.value(), [s.code for s in view.gallery_shapes]
     view.gallery.new_samples.click()
@@ -126,7 +126,7 @@ def test_interpolation_fills_k_frames_and_plays(qtbot, view: ExploreView) -> Non
 
     panel.scrub.setValue(4)
     np.testing.assert_allclose(view.current_shape.code, frames[4].code)
-    np.testing.assert_allclose(view.sliders.code(), frames[4].code)
+    np.testing.assert_allclose(view.state.code, frames[4].code)
     panel.play_button.click()
     qtbot.waitUntil(lambda: panel.scrub.value() == 1, timeout=WAIT_MS)
     panel.play_button.click()
@@ -150,7 +150,7 @@ def test_interpolation_from_a_data_set_shape_encodes_it(qtbot, view: ExploreView
     mu = view.session.encode(grid[None])[0]
     np.testing.assert_allclose(view.frames[0].code, mu, atol=1e-5)
     picker.show_button.click()
-    qtbot.waitUntil(lambda: np.allclose(view.sliders.code(), mu, atol=1e-5), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: np.allclose(view.state.code, mu, atol=1e-5), timeout=WAIT_MS)
 
 
 def test_traversal_sweeps_only_the_selected_dimension(qtbot, view: ExploreView) -> None:
@@ -218,10 +218,10 @@ def test_a_failed_export_shows_a_message(qtbot, view: ExploreView, monkeypatch) 
 
 def test_a_new_session_keeps_the_code(qtbot, view: ExploreView, session) -> None:
     view.sliders.sliders[1].setValue(120)
-    code = view.sliders.code()
+    code = view.state.code
     view.set_session(session)
     qtbot.waitUntil(lambda: np.allclose(view.current_shape.code, code), timeout=WAIT_MS)
-    np.testing.assert_allclose(view.sliders.code(), code)
+    np.testing.assert_allclose(view.state.code, code)
 
 
 def test_a_new_session_compiles_its_decoder_once_its_first_gallery_shows(
@@ -251,16 +251,21 @@ def test_a_view_shut_down_before_its_first_gallery_compiles_nothing(
 
 
 def test_inactive_dimensions_are_flagged(qtbot) -> None:
-    sliders = LatentSliders()
+    state = ExploreState()
+    sliders = LatentSliders(state)
     qtbot.addWidget(sliders)
     sliders.set_family(family_of(TrainConfig(latent_dim=3)), np.array([0.8, 0.002, np.nan]))
     texts = [sliders._variances[d].text() for d in range(3)]
     assert texts == ["Var 0.800", "Var 0.002 inactive", "Var ?"]
     assert is_greyed(sliders.sliders[1]) and not is_greyed(sliders.sliders[0])
     assert "1 inactive" in sliders.legend.text()
-    with qtbot.waitSignal(sliders.codeChanged) as signal:
-        sliders.sliders[2].setValue(-150)
-    np.testing.assert_allclose(signal.args[0], [0, 0, -1.5])
+    config = TrainConfig(resolution=16, latent_dim=3, channels=(4, 4, 8, 8))
+    state.set_session(ExplorerSession(family_of(config).build_model(), config))
+    edits: list[np.ndarray] = []
+    state.subscribe("code", lambda s: edits.append(s.code.copy()))
+    sliders.sliders[2].setValue(-150)
+    np.testing.assert_allclose(edits[-1], [0, 0, -1.5])
+    assert state.origin.kind == "edit"
 
 
 def test_a_pose_model_names_its_pose_sliders_and_shift_moves_the_shape(

@@ -64,7 +64,7 @@ def test_a_dropped_checkpoint_opens_in_explore_and_a_dropped_mesh_is_encoded(
     assert "cube.stl" in dialog.windowTitle()
     assert dialog.input_view.vertices() is not None   # the voxelised box, drawn
     expected = session.encode(file_grids(session, [mesh_file]))[0]
-    np.testing.assert_allclose(window.explore.sliders.code(), expected, atol=1e-2)
+    np.testing.assert_allclose(window.explore.state.code, expected, atol=1e-2)
     assert "Encoded cube.stl" in window.statusBar().currentMessage()
     assert warnings == [] and dialogs.errors == []
 

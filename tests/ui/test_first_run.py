@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QApplication
 import main
 from explorer import fast_decode
 from explorer.bundled import MODEL_ENV
+from explorer.explore_state import GALLERY_SIZE
 from explorer.ui import snapshot
-from explorer.ui.explore_gallery import GALLERY_SIZE
 from explorer.ui.main_window import MainWindow
 from explorer.ui.settings import AppSettings
 from trainer.checkpoint import load_checkpoint
@@ -76,7 +76,7 @@ def test_the_bundled_model_opens_in_the_background_and_its_sliders_move_the_shap
     first = next(s for s in window.explore.gallery_shapes if s.mesh is not None)
     qtbot.waitUntil(lambda: np.array_equal(window.explore.current_shape.code, first.code),
                     timeout=START_WAIT_MS)  # a shape with a surface in the 3D view at once
-    np.testing.assert_array_equal(window.explore.sliders.code(), first.code)
+    np.testing.assert_array_equal(window.explore.state.code, first.code)
     assert window.training.form.config() == load_checkpoint(tiny_model).config
     assert AppSettings().recent_checkpoints() == []  # not a file the user chose
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
-from explorer.ui.explore_gallery import GALLERY_SIZE
+from explorer.explore_state import GALLERY_SIZE
 from explorer.ui.main_window import MainWindow
 from explorer.ui.settings import CHECKPOINTS, MAX_RECENT, AppSettings
 from explorer.ui.shortcuts import shortcut_rows
