@@ -63,6 +63,8 @@ from trainer.errors import ShapeExplorerError
 NO_MODEL_HINT = "Train a model or open a checkpoint (File > Open checkpoint...)"
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_STEPS = 100
+REMESHED = ("gallery", "sequence")
+"""The collections that are re-meshed (not decoded again) when the threshold moves."""
 RESTYLE_DELAY_MS = 250
 """After the threshold stops moving, the gallery and filmstrip are redrawn at it."""
 
@@ -95,6 +97,9 @@ class ExploreView(QWidget):
         self._first_sample = False  # the next gallery's first sample goes to the 3D view
         self._compile_after_gallery = False
         self._preloaded: Shape | None = None   # decoded already: shown without decoding again
+        self._opening = False
+        self._rounds = {"gallery": 0, "sequence": 0}
+        """Decodes asked for per collection: a re-meshing of an older round is not shown."""
         self._export_ids = itertools.count(1)
         self.state = ExploreState()
         self.service = ExploreWorker(self)
@@ -127,6 +132,10 @@ class ExploreView(QWidget):
         self.reset_camera = QToolButton()
         self.reset_camera.setDefaultAction(self.reset_camera_action)
         self.reset_camera.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.wireframe_action = QAction("Show &wireframe", self, checkable=True)
+        self.wireframe_action.setToolTip("Draw the mesh's triangle edges")
+        self.voxels_action = QAction("Show &voxels", self, checkable=True)
+        self.voxels_action.setToolTip("Mark the inside voxels of the decoded grid with dots")
         self.new_samples_action = self.gallery.new_samples_action
         self.export_mesh_action = self.export_panel.actions[ex.MESH]
         self.screenshot_action = self.export_panel.actions[ex.SCREENSHOT]
@@ -195,7 +204,8 @@ class ExploreView(QWidget):
         is eager until then.
         """
         self._first_sample = first_sample
-        for channel in ("shape", "gallery", "sequence"):   # exports in flight finish
+        # exports in flight finish
+        for channel in ("shape", *REMESHED, *(f"{c}-remesh" for c in REMESHED)):
             self.service.cancel(channel)
         self._cache = GridCache()
         self._session = session
@@ -216,7 +226,11 @@ class ExploreView(QWidget):
         if first_sample:
             self.service.cancel("shape")
             self.mesh_view.show_message("Drawing the first samples ...")
-        self.state.set_session(session)   # the panels and the view follow its events
+        self._opening = True    # its events decode the code, gallery and sequence anew
+        try:
+            self.state.set_session(session)   # the panels and the view follow its events
+        finally:
+            self._opening = False
 
     def show_code(self, code: np.ndarray, name: str = "a file") -> None:
         """Make ``code`` the current code and its origin, and decode it into the 3D view (an
@@ -280,6 +294,8 @@ class ExploreView(QWidget):
         self.threshold.valueChanged.connect(
             lambda _position: state.set_threshold(self._slider_threshold()))
         self.reset_camera_action.triggered.connect(self.mesh_view.reset_camera)
+        self.wireframe_action.toggled.connect(self.mesh_view.set_wireframe)
+        self.voxels_action.toggled.connect(self._show_voxels)
         self.smooth.toggled.connect(self._on_restyle)
         self.box.toggled.connect(self.mesh_view.set_box_visible)
         self._restyle.timeout.connect(self._remesh_collections)
@@ -316,8 +332,17 @@ class ExploreView(QWidget):
         else:
             self._request_shape(state.code)
 
+    def _show_voxels(self) -> None:
+        """The current shape's inside voxels as dots, while "Show voxels" is on."""
+        shape = self._current
+        if not self.voxels_action.isChecked() or shape is None:
+            self.mesh_view.show_voxels(None)
+        else:
+            self.mesh_view.show_voxels(shape.grid, shape.threshold, shape.inside_low)
+
     def _show_shape(self, shape: Shape) -> None:
         self._current = shape
+        self._show_voxels()
         self.mesh_view.show_mesh(shape.mesh, no_surface_advice(
             shape.grid, shape.threshold, inside_low=shape.inside_low,
             threshold_range=self._threshold_reach()))
@@ -335,7 +360,7 @@ class ExploreView(QWidget):
         self.threshold.setValue(round((state.threshold - low) / (high - low) * THRESHOLD_STEPS))
         self.threshold.blockSignals(False)
         self._update_threshold_label()
-        if self._session is not None and not self._first_sample:
+        if self._session is not None and not self._first_sample and not self._opening:
             self._request_shape(state.code)
             self._restyle.start()
 
@@ -352,6 +377,7 @@ class ExploreView(QWidget):
         """Decode the state's gallery recipe."""
         if self._session is None:
             return
+        self._rounds["gallery"] += 1
         codes = state.gallery_codes()
         task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
                                  common_frame=False, smooth=self.smooth.isChecked())
@@ -396,6 +422,7 @@ class ExploreView(QWidget):
     def _on_sequence(self, state: ExploreState) -> None:
         """Decode the state's sequence (again, when a model of the same layout arrives)."""
         recipe, session = state.sequence, self._session
+        self._rounds["sequence"] += 1
         if recipe is None or session is None:
             self._frames = []
             self.sequence.set_frames([], "")
@@ -469,14 +496,19 @@ class ExploreView(QWidget):
     def _remesh_collections(self) -> None:
         """Redraw the gallery and the filmstrip at the new threshold (no decoding)."""
         threshold, smooth = self.threshold_value(), self.smooth.isChecked()
-        if self._gallery:
-            task = functools.partial(remesh, self._gallery, threshold, common_frame=False,
-                                     smooth=smooth)
-            self.service.submit("gallery", task, self._show_gallery)
-        if self._frames:
-            task = functools.partial(remesh, self._frames, threshold, common_frame=True,
-                                     smooth=smooth)
-            self.service.submit("sequence", task, self._update_frames)
+        for name, shapes, show, common in (("gallery", self._gallery, self._show_gallery, False),
+                                           ("sequence", self._frames, self._update_frames, True)):
+            if shapes:
+                task = functools.partial(remesh, shapes, threshold, common_frame=common,
+                                         smooth=smooth)
+                self.service.submit(f"{name}-remesh", task, functools.partial(
+                    self._show_remeshed, name, self._rounds[name], show))
+
+    def _show_remeshed(self, name: str, round_: int, show: Callable[[list[Shape]], None],
+                       shapes: list[Shape]) -> None:
+        """Show re-meshed shapes unless the collection was decoded anew since."""
+        if round_ == self._rounds[name]:
+            show(shapes)
 
     def _update_frames(self, shapes: list[Shape]) -> None:
         self._frames = shapes

@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(train_menu, "S&top training", "Shift+F5",
                                         lambda: self.training.stop_action.trigger())
 
-        explore_menu = bar.addMenu("&Explore")
+        self.explore_menu = explore_menu = bar.addMenu("&Explore")
         self.samples_action = self._action(explore_menu, "&New samples", "Ctrl+G",
                                            lambda: self._trigger_explore("new_samples_action"))
         self.export_action = self._action(explore_menu, "&Export shape...", "Ctrl+E",
@@ -178,6 +178,9 @@ class MainWindow(QMainWindow):
         self.explore = ExploreView()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.explore, "Explore")
+        self.explore_menu.addSeparator()
+        for action in (self.explore.wireframe_action, self.explore.voxels_action):
+            self.explore_menu.addAction(action)   # the view's own toggles
         self.setCentralWidget(self.tabs)
         self._no_model_hint = self.explore.hint.text()
         self.training.set_data_folder(self.settings.last_folder(DATA))

@@ -23,6 +23,10 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from explorer.meshing import NO_SURFACE_MESSAGE
 from explorer.thumbnails import MESH_RGB
 
+EDGE_RGBA = (0.05, 0.08, 0.15, 1.0)
+VOXEL_RGBA = (1.0, 0.62, 0.2, 1.0)
+VOXEL_DOT = 0.35
+"""Voxel dots are this share of a voxel wide."""
 BACKGROUND = (38, 42, 50)
 _WARNING_STYLE = "color: #92400e; background: #fef3c7; font-weight: bold; padding: 4px;"
 CAMERA = {"distance": 2.3, "elevation": 25.0, "azimuth": 45.0}
@@ -125,8 +129,12 @@ class MeshView(QWidget):
         self.mesh_item.setVisible(False)
         self.box_item = gl.GLBoxItem(color=(200, 210, 225, 110))
         self.box_item.setVisible(False)
+        self.voxel_item = gl.GLScatterPlotItem(pos=np.zeros((0, 3)), color=VOXEL_RGBA,
+                                               pxMode=False, glOptions="opaque")
+        self.voxel_item.setVisible(False)
         self.gl_view.addItem(self.mesh_item)
         self.gl_view.addItem(self.box_item)
+        self.gl_view.addItem(self.voxel_item)
         self.status = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -159,6 +167,29 @@ class MeshView(QWidget):
 
     def reset_camera(self) -> None:
         self.gl_view.setCameraPosition(pos=Vector(0.5, 0.5, 0.5), **CAMERA)
+
+    def set_wireframe(self, on: bool) -> None:
+        """Draw the mesh's triangle edges over its faces (to see its resolution)."""
+        self.mesh_item.opts.update(drawEdges=on, edgeColor=EDGE_RGBA)
+        self.mesh_item.meshDataChanged()
+        self.mesh_item.update()
+
+    def show_voxels(self, grid: np.ndarray | None, level: float = 0.5,
+                    inside_low: bool = False) -> None:
+        """Mark the centre of every inside voxel of ``grid`` with a dot VOXEL_DOT of a voxel
+        wide (None: hide them), to see the grid the surface is meshed from."""
+        if grid is None:
+            self.voxel_item.setVisible(False)
+            return
+        inside = grid < level if inside_low else grid > level
+        centres = (np.argwhere(inside) + 0.5) / np.asarray(grid.shape, dtype=np.float64)
+        self.voxel_item.setData(pos=centres, size=VOXEL_DOT / max(grid.shape))
+        self.voxel_item.setVisible(True)
+
+    def voxel_count(self) -> int:
+        """How many voxel dots are shown."""
+        pos = self.voxel_item.pos
+        return 0 if not self.voxel_item.visible() or pos is None else len(pos)
 
     def set_box_visible(self, visible: bool) -> None:
         """Show or hide the outline of the voxel grid (the unit cube)."""

@@ -305,3 +305,31 @@ def test_a_pose_model_names_its_pose_sliders_and_shift_moves_the_shape(
     qtbot.waitUntil(shows_the_shifted_shape, timeout=WAIT_MS)
     assert before.shape != explore_view.mesh_view.vertices().shape or not np.allclose(
         before, explore_view.mesh_view.vertices())
+
+
+def test_wireframe_and_voxel_toggles_follow_the_shape_in_view(qtbot, view: ExploreView) -> None:
+    qtbot.waitUntil(lambda: view.current_shape is not None, timeout=WAIT_MS)
+    view.wireframe_action.setChecked(True)
+    assert view.mesh_view.mesh_item.opts["drawEdges"]
+    view.voxels_action.setChecked(True)
+    shape = view.current_shape
+    assert view.mesh_view.voxel_count() == int((shape.grid > shape.threshold).sum()) > 0
+    tiles = view.gallery.tiles                  # another shape: its own voxels
+    qtbot.mouseClick(tiles.viewport(), Qt.MouseButton.LeftButton,
+                     pos=tiles.visualItemRect(tiles.item(2)).center())
+    qtbot.waitUntil(lambda: view.current_shape is not shape, timeout=WAIT_MS)
+    assert view.mesh_view.voxel_count() == int(
+        (view.current_shape.grid > view.current_shape.threshold).sum())
+    view.voxels_action.setChecked(False)
+    assert view.mesh_view.voxel_count() == 0
+
+
+def test_new_samples_right_after_a_threshold_move_stay_new(qtbot, view: ExploreView) -> None:
+    """The threshold's delayed re-meshing of the gallery must not bring the old samples back."""
+    old = view.gallery_shapes[0].code
+    view.threshold.setValue(view.threshold.value() + 5)
+    view.gallery.new_samples.click()
+    qtbot.waitUntil(lambda: not np.allclose(view.gallery_shapes[0].code, old), timeout=WAIT_MS)
+    qtbot.wait(4 * explore_view.RESTYLE_DELAY_MS)
+    assert not np.allclose(view.gallery_shapes[0].code, old)
+    np.testing.assert_allclose(view.gallery_shapes[0].code, view.state.gallery_codes()[0])

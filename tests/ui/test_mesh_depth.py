@@ -74,3 +74,50 @@ def test_a_closed_mesh_seen_from_either_side_shows_only_its_near_half(qtbot) -> 
         expected_red = side > 0
         assert (red > 200 and blue < 100) if expected_red else (blue > 200 and red < 100), \
             (azimuth, red, blue)
+
+
+def _sphere(resolution: int = 16) -> np.ndarray:
+    axis = (np.arange(resolution) + 0.5) / resolution
+    x, y, z = np.meshgrid(axis, axis, axis, indexing="ij")
+    return (np.sqrt((x - 0.5) ** 2 + (y - 0.5) ** 2 + (z - 0.5) ** 2) < 0.4).astype(np.float32)
+
+
+def _share(view: MeshView, test) -> float:
+    """The share of the centre square's pixels whose (r, g, b) pass ``test``."""
+    image = view.grab_image()
+    w, h = image.width(), image.height()
+    hits = total = 0
+    for px in range(w * 3 // 8, w * 5 // 8, 2):
+        for py in range(h * 3 // 8, h * 5 // 8, 2):
+            colour = image.pixelColor(px, py)
+            total += 1
+            hits += bool(test(colour.red(), colour.green(), colour.blue()))
+    return hits / total
+
+
+def _dark_share(view: MeshView) -> float:
+    """Pixels darker than the shaded mesh ever is: its edges."""
+    return _share(view, lambda r, g, b: r + g + b < 120)
+
+
+def test_the_wireframe_draws_edges_over_the_faces(qtbot) -> None:
+    view = _shown_view(qtbot)
+    view.show_mesh(mesh_from_grid(_sphere()))
+    solid = _dark_share(view)
+    view.set_wireframe(True)
+    with_edges = _dark_share(view)
+    view.set_wireframe(False)
+    assert solid < 0.02 and with_edges > 0.1, (solid, with_edges)
+    assert _dark_share(view) < 0.02
+
+
+def test_voxel_dots_mark_the_inside_voxels_of_the_grid(qtbot) -> None:
+    view = _shown_view(qtbot)
+    grid = _sphere()
+    view.show_voxels(grid, 0.5)
+    assert view.voxel_count() == int((grid > 0.5).sum())
+    orange = _share(view, lambda r, g, b: r > 200 and 100 < g < 200 and b < 120)
+    assert orange > 0.05, orange
+    view.show_voxels(None)
+    assert view.voxel_count() == 0
+    assert _share(view, lambda r, g, b: r > 200 and 100 < g < 200 and b < 120) == 0
