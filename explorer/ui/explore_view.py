@@ -237,6 +237,12 @@ class ExploreView(QWidget):
         encoded file's code, say)."""
         self.state.set_code(code, CodeOrigin("file", name))
 
+    def show_data(self) -> None:
+        """The explored session's data set arrived: offer its shapes for interpolation."""
+        if self._session is not None:
+            for picker in (self.sequence.start, self.sequence.end):
+                picker.set_data(self._session)
+
     @property
     def export_folder(self) -> str:
         """Where the export dialogs start: the folder of the last export."""

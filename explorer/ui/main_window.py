@@ -39,14 +39,13 @@ DEFAULT_SIZE = (1500, 950)
 """The window's first size, on a screen that has room for it (else most of the screen)."""
 CHECKPOINT_FILTER = "Checkpoints (*.pt);;All files (*)"
 OPEN_FILTER = "Checkpoints (*.pt *.safetensors);;All files (*)"
-HEAVY_MODULES = ("torch", "torch._dynamo", "torch._inductor.compile_fx", "trimesh",
-                 "skimage.measure", "scipy.ndimage", "OpenGL.GL", "explorer.session",
-                 "explorer.export", "explorer.meshing", "trainer.loop")
+HEAVY_MODULES = ("torch", "trimesh", "skimage.measure", "scipy.ndimage", "OpenGL.GL",
+                 "explorer.session", "explorer.export", "explorer.meshing", "trainer.loop")
 """Qt-free modules the views need, imported off the GUI thread before the views are built.
 
-TorchDynamo and Inductor are among them because importing them on two threads at once (the
-decoder compiling in the background while eager decoding imports ``torch._dynamo`` lazily) can
-leave ``torch.ops.prims`` half-registered and the compile failing."""
+TorchDynamo and Inductor are not among them: only the decoder's compilation needs them, and it
+starts after a model's first gallery, so the first window and gallery do not wait for their
+import. Eager decoding never imports them, so they are imported on one thread only."""
 ABOUT = (f"<b>{APP_NAME}</b> {__version__}<p>Train a variational auto-encoder on 3D voxel "
          "shapes, watch its losses and latent statistics live, then explore the latent space: "
          "prior samples, dimension traversals and interpolations, decoded to meshes.</p>"
@@ -69,6 +68,8 @@ class MainWindow(QMainWindow):
 
     viewsReady = Signal()
     loadFinished = Signal()
+    dataLoaded = Signal()
+    """An opened run's data set arrived (after its model: see `_load_data`)."""
 
     def __init__(self, parent: QMainWindow | None = None, *, settings: AppSettings | None = None,
                  startup_model: str | Path | None = None,
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self._unsaved = False  # the snapshot comes from a run and has not been saved
         self._explored: RunSnapshot | None = None
         self._load_job: BackgroundJob | None = None
+        self._data_job: BackgroundJob | None = None
+        self._data_for: RunSnapshot | None = None
         self._loading: tuple[Path, bool] | None = None  # path being opened, is it start-up's
         self._save_job: BackgroundJob | None = None
         self._import_job: BackgroundJob | None = None
@@ -370,6 +373,7 @@ class MainWindow(QMainWindow):
         self.snapshot, self._unsaved = snapshot, False
         self.training.show_snapshot(snapshot)
         self._explore(snapshot, first_sample=startup)
+        self._load_data(snapshot)
         ckpt = snapshot.checkpoint
         if startup:
             self._show_tab(self.explore)
@@ -380,12 +384,41 @@ class MainWindow(QMainWindow):
                 "F1 lists the shortcuts.")
         else:
             self._remember_checkpoint(path)
-            note = "" if snapshot.session.shapes is not None else \
-                " (its validation shapes are not available: the data could not be loaded)"
-            self.statusBar().showMessage(f"Opened a model trained for {ckpt.epoch} epoch(s)"
-                                         f"{note}.")
+            self.statusBar().showMessage(f"Opened a model trained for {ckpt.epoch} epoch(s); "
+                                         "its data set loads in the background.")
         self._update_actions()
         self.loadFinished.emit()
+
+    def _load_data(self, snapshot: RunSnapshot) -> None:
+        """Regenerate (or import again) an opened run's data on a background thread, after
+        its model: the gallery does not wait for it."""
+        from explorer.ui.snapshot import with_data
+
+        self._data_for = snapshot
+        self._data_job = BackgroundJob(lambda: with_data(snapshot), self)
+        self._data_job.succeeded.connect(self._on_data_loaded)
+        self._data_job.start()
+
+    @Slot(object)
+    def _on_data_loaded(self, full: RunSnapshot | None) -> None:
+        """Give the opened run its data set and reconstructions, if it is still the one shown
+        (a note in the status bar when the data could not be loaded)."""
+        if self._data_for is not self.snapshot:
+            return
+        if full is None:
+            self.statusBar().showMessage("The run's data set could not be loaded: the data set "
+                                         "shapes are not available for interpolation.",
+                                         FAILURE_NOTE_MS)
+            return
+        from explorer.ui.snapshot import RunSnapshot
+
+        session = self.snapshot.session    # the one explored: it gains the data set
+        session.shapes, session.shape_names = full.session.shapes, full.session.shape_names
+        self.snapshot = self._explored = RunSnapshot(full.checkpoint, session,
+                                                     full.reconstructions)
+        self.training.show_snapshot(self.snapshot)
+        self.explore.show_data()
+        self.dataLoaded.emit()
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:

@@ -57,13 +57,19 @@ def take_snapshot(ckpt: Checkpoint, val: ShapeSet | None, data: ShapeSet | None 
 
 
 def load_snapshot(path: str | Path) -> RunSnapshot:
-    """Load a checkpoint and regenerate its data set (none when the data is gone)."""
-    ckpt = load_checkpoint(path)
+    """Load a checkpoint, without its data set (see `with_data`): explorable at once."""
+    return take_snapshot(load_checkpoint(path), None)
+
+
+def with_data(snapshot: RunSnapshot) -> RunSnapshot | None:
+    """The same run with its data set regenerated (or imported again) and a few validation
+    reconstructions; None when the data cannot be had."""
+    ckpt = snapshot.checkpoint
     try:
         data = load_run_data(ckpt.config)
         _, val = data.shapes.split(ckpt.config.val_fraction, ckpt.config.seed)
     except (ShapeExplorerError, OSError):
-        return take_snapshot(ckpt, None)
+        return None
     return take_snapshot(ckpt, val, data.shapes, data.names)
 
 

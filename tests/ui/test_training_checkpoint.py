@@ -44,7 +44,8 @@ def test_open_restores_config_plots_and_model_then_save_writes_it(
     np.testing.assert_allclose(y, [r.val_loss for r in saved.history])
     session = explored[0]
     assert session is window.snapshot.session and session.history == saved.history
-    assert session.shapes is not None and len(session.shapes) == 40  # regenerated data set
+    qtbot.waitUntil(lambda: session.shapes is not None, timeout=WAIT_MS)   # after the model
+    assert len(session.shapes) == 40 and window.snapshot.session is session  # regenerated
     assert window.training.recon.tiles[0][1].pixmap() is not None
 
     dialogs.save_path = str(tmp_path / "copy.pt")
