@@ -48,6 +48,7 @@ BAD = {
     "bad/flat.off": "zero volume",
     "bad/sdf.npy": "must lie in [0, 1]",
     "bad/zeros.npy": "no occupied voxels",
+    "bad/random.npy": "does not start with NumPy's array header",
     "bad/slab.npz": "expected one cubic 3D grid",
     "bad/cut.binvox": "binvox data is truncated",
 }
@@ -120,7 +121,7 @@ def corpus(tmp_path_factory) -> Path:
     write(root, "parts/two_boxes.glb", trimesh.Scene([left, right]).export(file_type="glb"))
 
     rng = np.random.default_rng(0)
-    for name in ("random.stl", "random.off", "random.glb"):
+    for name in ("random.stl", "random.off", "random.glb", "random.npy"):
         write(root, f"bad/{name}", rng.bytes(600))
     write(root, "bad/empty.off", b"")
     write(root, "bad/flat.off", "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 1\n3 0 1 2\n")

@@ -136,6 +136,10 @@ def _unit_box_transform(mesh: trimesh.Trimesh) -> np.ndarray | None:
     return transform
 
 
+NPY_MAGIC = b"\x93NUMPY"
+"""How every .npy file starts."""
+
+
 def read_grid(path: Path, data: bytes) -> np.ndarray:
     """The cubic (D, D, D) uint8 occupancy grid in ``data`` (.binvox, .npy or .npz)."""
     suffix = path.suffix.lower()
@@ -143,6 +147,8 @@ def read_grid(path: Path, data: bytes) -> np.ndarray:
         return decode_binvox(data)
     if suffix == ".npz" and not data.startswith(b"PK"):  # numpy would take it for a pickle
         raise DataError("not a readable npz file (not a zip archive)")
+    if suffix == ".npy" and not data.startswith(NPY_MAGIC):
+        raise DataError("not a readable npy file (it does not start with NumPy's array header)")
     try:
         if suffix == ".npy":
             _check_array_size(io.BytesIO(data))
