@@ -9,6 +9,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from explorer import __version__, bundled
 from explorer.encode import file_grids
@@ -19,13 +20,22 @@ from trainer import budgets
 from trainer import cli as trainer_cli
 from trainer.checkpoint import load_checkpoint
 from trainer.device import resolve_device
-from trainer.error_line import run_guarded
+from trainer.error_line import EXIT_ERROR, printable, run_guarded
 from trainer.errors import ShapeExplorerError
 from trainer.perf import tune_allocator
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one bounded, escaped ``error:`` line (exit 2),
+    like every other error of the command line; --help still shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        line = printable(f"{self.prog}: {message}", budgets.ERROR_CHARS - len("error: "))
+        self.exit(EXIT_ERROR, f"error: {line}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="shape-latent-explorer",
         description="Train a VAE on 3D shapes and explore its latent space. "
                     "Without a command the GUI opens; with a checkpoint, a mesh or grid file, "

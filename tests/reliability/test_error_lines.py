@@ -196,3 +196,15 @@ def test_the_trainer_itself_refuses_a_model_over_budget() -> None:
     config = TrainConfig(resolution=16, channels=(1024,) * 4, latent_dim=12, dataset_size=12)
     with pytest.raises(ShapeExplorerError, match="million parameters, over the 64 million"):
         Trainer(config, *make_procedural(12, 16, 1).split(0.25, 1))
+
+
+@pytest.mark.parametrize("argv", [["train", "--bogus", "1"], ["train", "--epochs", "abc"],
+                                  ["sample"], ["no-such-command", "x"]])
+def test_usage_errors_are_one_error_line_too(argv, capsys) -> None:
+    from explorer.cli import main as cli_main
+
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
