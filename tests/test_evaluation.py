@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
+from trainer.code_density import FittedGaussian
 from trainer.data.procedural import make_procedural
 from trainer.evaluation import evaluate, generative_scores, iou_distances
 from trainer.loop import Trainer
@@ -90,5 +91,34 @@ def test_evaluate_command_prints_and_writes_json(trained, tmp_path, capsys) -> N
     report = json.loads(out.read_text())
     assert report["generation"]["samples"] == 10
     assert {c["name"] for c in report["classes"]} <= set(make_procedural(8, 16, 0).class_names)
+    assert main(["evaluate", str(path), "--samples", "6", "--sampler", "fitted"]) == 0
+    assert "6 fitted-density samples" in capsys.readouterr().out
     assert main(["evaluate", str(path), "--samples", "-1"]) == 2
     assert "--samples must be" in capsys.readouterr().err
+
+
+def test_a_fitted_gaussian_matches_the_codes_mean_and_covariance() -> None:
+    rng = np.random.default_rng(0)
+    mixing = np.array([[1.0, 0.0, 0.0], [0.8, 0.5, 0.0], [-0.3, 0.2, 0.1]])
+    codes = rng.standard_normal((4000, 3)) @ mixing.T + np.array([2.0, -1.0, 0.5])
+    density = FittedGaussian.fit(codes)
+    np.testing.assert_allclose(density.mean, codes.mean(0))
+    np.testing.assert_allclose(density.covariance, np.cov(codes, rowvar=False, bias=True),
+                               atol=1e-5)
+    drawn = density.sample(20000, seed=1)
+    np.testing.assert_allclose(drawn.mean(0), density.mean, atol=0.03)
+    np.testing.assert_allclose(np.cov(drawn, rowvar=False), density.covariance, atol=0.03)
+    cooler = density.sample(20000, seed=1, temperature=0.5)
+    np.testing.assert_allclose(np.cov(cooler, rowvar=False), 0.25 * density.covariance,
+                               atol=0.02)
+    np.testing.assert_array_equal(density.sample(3, seed=5), density.sample(3, seed=5))
+    with pytest.raises(ValueError, match="at least 2"):
+        FittedGaussian.fit(codes[:1])
+
+
+def test_evaluate_can_sample_a_density_fitted_to_the_training_codes(trained,
+                                                                   tiny_split) -> None:
+    train, val = tiny_split
+    report = evaluate(trained, val, samples=12, seed=2, fit_to=train)
+    assert report.generation.sampler == "fitted" and report.generation.samples == 12
+    assert "fitted-density samples" in "\n".join(report.lines())

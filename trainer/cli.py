@@ -100,6 +100,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           help=f"prior samples to score (0: none; at most "
                                f"{budgets.SAMPLES}; default 500)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
+    evaluate.add_argument("--sampler", choices=("prior", "fitted"), default="prior",
+                          help="draw the samples from the prior N(0, I), or from a Gaussian "
+                               "fitted to the codes of the run's training split (built-in "
+                               "runs; Gaussian codes)")
     evaluate.add_argument("--json", type=Path, help="also write the report here as JSON")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -325,16 +329,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data is None and not config.is_builtin_data:
         raise ConfigError(f"this run trained on the folder {printable(config.data)}; give "
                           "--data with a folder of shapes to score it on")
+    if args.sampler == "fitted" and not config.is_builtin_data:
+        raise ConfigError("--sampler fitted needs the run's training shapes: built-in runs "
+                          "only for now")
+    fit_to = None
     if args.data in (None, BUILTIN_DATA):
         if not config.is_builtin_data:
             raise ConfigError("this run did not train on the built-in solids; give --data "
                               "with a folder of shapes")
-        shapes = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)[1]
+        train, shapes = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)
+        fit_to = train if args.sampler == "fitted" else None
     else:
         shapes = _load_data(config.with_overrides(data=args.data), sys.stderr)
+        if args.sampler == "fitted":
+            fit_to = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)[0]
     print(f"scoring {len(shapes)} shapes and {args.samples} prior samples ...", file=sys.stderr,
           flush=True)
-    report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed)
+    report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed, fit_to=fit_to)
     for line in report.lines():
         print(line)
     if args.json is not None:

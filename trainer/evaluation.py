@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from trainer.checkpoint import Checkpoint
+from trainer.code_density import FittedGaussian
 from trainer.data.shapeset import ShapeSet
-from trainer.families import family_of
+from trainer.families import LatentFamily, family_of
 from trainer.grid_values import grid_values
 
 BATCH = 32
@@ -33,6 +34,7 @@ DISTANCE_ROWS = 256
 
 @dataclass(frozen=True)
 class GenerativeScores:
+    sampler: str
     mmd: float
     cov: float
     nna: float
@@ -71,8 +73,10 @@ class Evaluation:
                 for c in self.classes]
         g = self.generation
         if g is not None:
-            out.append(f"{g.samples} prior samples against {g.reference} shapes: MMD {g.mmd:.3f}, "
-                       f"COV {g.cov:.3f}, 1-NNA {g.nna:.3f}, {g.empty_samples} empty")
+            source = "prior" if g.sampler == "prior" else "fitted-density"
+            out.append(f"{g.samples} {source} samples against {g.reference} shapes: MMD "
+                       f"{g.mmd:.3f}, COV {g.cov:.3f}, 1-NNA {g.nna:.3f}, {g.empty_samples} "
+                       "empty")
         return out
 
 
@@ -93,7 +97,8 @@ def iou_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def generative_scores(samples: np.ndarray, reference: np.ndarray) -> GenerativeScores:
+def generative_scores(samples: np.ndarray, reference: np.ndarray,
+                      sampler: str = "prior") -> GenerativeScores:
     """MMD, COV and 1-NNA (module docstring) of boolean sample grids against reference grids."""
     if len(samples) == 0 or len(reference) == 0:
         raise ValueError("generative scores need at least one sample and one reference shape")
@@ -109,14 +114,15 @@ def generative_scores(samples: np.ndarray, reference: np.ndarray) -> GenerativeS
     is_sample = np.arange(n + m) < n
     nna = float((is_sample[nearest] == is_sample).mean())
     empty = int((samples.reshape(n, -1).sum(1) == 0).sum())
-    return GenerativeScores(mmd, cov, nna, empty, n, m)
+    return GenerativeScores(sampler, mmd, cov, nna, empty, n, m)
 
 
 @torch.no_grad()
-def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500,
-             seed: int = 0) -> Evaluation:
-    """Score the checkpoint's model on ``shapes``, and ``samples`` prior samples (drawn at
-    ``seed``; 0: none) against them."""
+def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int = 0,
+             fit_to: ShapeSet | None = None) -> Evaluation:
+    """Score the checkpoint's model on ``shapes``, and ``samples`` generated codes (drawn at
+    ``seed``; 0: none) against them: prior samples, or with ``fit_to`` samples of a Gaussian
+    fitted to the codes of those (training) shapes (trainer.code_density)."""
     model = ckpt.build_model()
     family = family_of(ckpt.config, ckpt.kind)
     values = grid_values(ckpt.config, ckpt.kind)
@@ -136,12 +142,28 @@ def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500,
     generation = None
     if samples > 0:
         drawn = []
-        codes = torch.from_numpy(family.prior_samples(samples, seed)).float()
+        if fit_to is None:
+            generated = family.prior_samples(samples, seed)
+        else:
+            if family.editor != "slider":
+                raise ValueError(f"a fitted density needs Gaussian codes, not {family.label}")
+            density = FittedGaussian.fit(_codes(model, family, fit_to.grids))
+            generated = density.sample(samples, seed)
+        codes = torch.from_numpy(generated).float()
         for start in range(0, samples, BATCH):
             out = values.activate(model.decode(codes[start:start + BATCH]).float())
             drawn.append(values.inside(out).numpy()[:, 0])
-        generation = generative_scores(np.concatenate(drawn), truth)
+        generation = generative_scores(np.concatenate(drawn), truth,
+                                       "prior" if fit_to is None else "fitted")
     return Evaluation(len(shapes), float(iou.mean()), float(hamming.mean()), classes, generation)
+
+
+@torch.no_grad()
+def _codes(model: torch.nn.Module, family: LatentFamily, grids: np.ndarray) -> np.ndarray:
+    """The codes (posterior means, or modes) of grids (N, 1, D, D, D): (N, code width)."""
+    out = [family.codes(family.posterior(model, torch.from_numpy(grids[i:i + BATCH]).float()))
+           for i in range(0, len(grids), BATCH)]
+    return torch.cat(out).double().numpy()
 
 
 def _iou_and_hamming(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
