@@ -100,6 +100,8 @@ class ExploreView(QWidget):
         self._opening = False
         self._rounds = {"gallery": 0, "sequence": 0}
         """Decodes asked for per collection: a re-meshing of an older round is not shown."""
+        self._shown = {"gallery": 0, "sequence": 0}
+        """The round whose shapes each collection shows."""
         self._export_ids = itertools.count(1)
         self.state = ExploreState()
         self.service = ExploreWorker(self)
@@ -387,7 +389,8 @@ class ExploreView(QWidget):
         codes = state.gallery_codes()
         task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
                                  common_frame=False, smooth=self.smooth.isChecked())
-        self.service.submit("gallery", task, self._show_gallery)
+        self.service.submit("gallery", task, functools.partial(
+            self._show_decoded, "gallery", self._rounds["gallery"], self._show_gallery))
 
     def _show_gallery(self, shapes: list[Shape]) -> None:
         self._gallery = shapes
@@ -430,6 +433,7 @@ class ExploreView(QWidget):
         recipe, session = state.sequence, self._session
         self._rounds["sequence"] += 1
         if recipe is None or session is None:
+            self._shown["sequence"] = self._rounds["sequence"]
             self._frames = []
             self.sequence.set_frames([], "")
             return
@@ -442,8 +446,16 @@ class ExploreView(QWidget):
             task = functools.partial(interpolation, session, threshold=threshold,
                                      smooth=smooth, start=recipe.start, end=recipe.end,
                                      steps=recipe.steps, method=recipe.method)
-        self.service.submit("sequence", task,
-                            functools.partial(self._show_frames, recipe.title))
+        self.service.submit("sequence", task, functools.partial(
+            self._show_decoded, "sequence", self._rounds["sequence"],
+            functools.partial(self._show_frames, recipe.title)))
+
+    def _show_decoded(self, name: str, round_: int, show: Callable[[list[Shape]], None],
+                      shapes: list[Shape]) -> None:
+        """Show a collection's decoded shapes, unless it was asked for anew since."""
+        if round_ == self._rounds[name]:
+            self._shown[name] = round_
+            show(shapes)
 
     def _show_frames(self, title: str, shapes: list[Shape]) -> None:
         self._frames, self._sequence_kind = shapes, title
@@ -502,9 +514,12 @@ class ExploreView(QWidget):
     def _remesh_collections(self) -> None:
         """Redraw the gallery and the filmstrip at the new threshold (no decoding)."""
         threshold, smooth = self.threshold_value(), self.smooth.isChecked()
-        for name, shapes, show, common in (("gallery", self._gallery, self._show_gallery, False),
-                                           ("sequence", self._frames, self._update_frames, True)):
-            if shapes:
+        for name, shapes, show, common, decode in (
+                ("gallery", self._gallery, self._show_gallery, False, self._on_gallery),
+                ("sequence", self._frames, self._update_frames, True, self._on_sequence)):
+            if self._shown[name] != self._rounds[name]:   # still decoding: at the old level
+                decode(self.state)
+            elif shapes:
                 task = functools.partial(remesh, shapes, threshold, common_frame=common,
                                          smooth=smooth)
                 self.service.submit(f"{name}-remesh", task, functools.partial(

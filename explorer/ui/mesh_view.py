@@ -111,6 +111,14 @@ class GLViewWindow(GLViewMixin, QOpenGLWindow):
     def devicePixelRatioF(self) -> float:  # what GLViewMixin asks of a QWidget
         return self.devicePixelRatio()
 
+    def initializeGL(self) -> None:
+        """Also forget pyqtgraph's shared shader programs (the one that draws a wireframe's
+        edges among them): they were linked in whatever GL context came first, and a program
+        of another context draws nothing in this one."""
+        for program in shaders.ShaderProgram.names.values():
+            program.prog = None
+        super().initializeGL()
+
 
 class MeshView(QWidget):
     """Shows one mesh in unit-cube coordinates; ``meshShown`` fires once it is handed to GL."""

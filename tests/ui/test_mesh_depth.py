@@ -121,3 +121,17 @@ def test_voxel_dots_mark_the_inside_voxels_of_the_grid(qtbot) -> None:
     view.show_voxels(None)
     assert view.voxel_count() == 0
     assert _share(view, lambda r, g, b: r > 200 and 100 < g < 200 and b < 120) == 0
+
+
+def test_a_wireframe_draws_in_every_new_view(qtbot) -> None:
+    """pyqtgraph links its edge shader once; each new GL context must link it again."""
+    shares = []
+    for _ in range(2):
+        view = _shown_view(qtbot)
+        view.show_mesh(mesh_from_grid(_sphere()))
+        view.set_wireframe(True)
+        shares.append(_dark_share(view))
+        view.close()
+        view.deleteLater()
+        qtbot.wait(20)
+    assert all(share > 0.1 for share in shares), shares
