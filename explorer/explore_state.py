@@ -41,12 +41,22 @@ ZERO = CodeOrigin("zero", "z = 0")
 
 @dataclass(frozen=True)
 class GalleryRecipe:
-    """The gallery's prior samples: ``size`` codes drawn at ``seed`` and ``temperature``."""
+    """The gallery's samples: ``size`` codes drawn at ``seed`` and ``temperature`` from the
+    prior (``source`` 'prior') or from a Gaussian fitted to the data set's codes ('fitted')."""
 
     seed: int = 0
     temperature: float = 1.0
     size: int = GALLERY_SIZE
+    source: str = "prior"
 
+    def codes(self, session: ExplorerSession) -> np.ndarray:
+        """The recipe's codes (size, code_dim); 'fitted' fits on the first call (slow)."""
+        if self.source == "fitted":
+            return session.fitted_samples(self.size, self.seed, self.temperature)
+        return session.prior_samples(self.size, self.seed, self.temperature)
+
+
+SOURCES = ("prior", "fitted")
 
 @dataclass(frozen=True)
 class SequenceRecipe:
@@ -131,6 +141,8 @@ class ExploreState:
             self.selected_unit = 0
         if old is None or old.value_range != session.value_range:
             self.threshold = session.iso_level
+        if self.gallery.source == "fitted" and not session.can_fit_density:
+            self.gallery = replace(self.gallery, source="prior")
         self._emit("session", "threshold", "code", "gallery", "sequence")
 
     # --- the code --------------------------------------------------------------------------
@@ -187,11 +199,18 @@ class ExploreState:
             self.threshold = threshold
             self._emit("threshold")
 
-    def set_gallery(self, seed: int | None = None, temperature: float | None = None) -> None:
-        """Draw the gallery at another seed or temperature (unchanged ones stay)."""
+    def set_gallery(self, seed: int | None = None, temperature: float | None = None,
+                    source: str | None = None) -> None:
+        """Draw the gallery at another seed, temperature or source (unchanged ones stay)."""
         recipe = replace(self.gallery, **{k: v for k, v in
-                                          (("seed", seed), ("temperature", temperature))
+                                          (("seed", seed), ("temperature", temperature),
+                                           ("source", source))
                                           if v is not None})
+        if recipe.source not in SOURCES:
+            raise ValueError(f"the gallery samples from one of {SOURCES}, not {recipe.source!r}")
+        if recipe.source == "fitted" and self.session is not None \
+                and not self.session.can_fit_density:
+            raise ValueError("sampling a fitted density needs Gaussian codes and the data set")
         if not 0 <= recipe.seed <= MAX_SEED:
             raise ValueError(f"the seed must lie in 0..{MAX_SEED}")
         if not (math.isfinite(recipe.temperature) and recipe.temperature >= 0):
@@ -204,11 +223,10 @@ class ExploreState:
         self.set_gallery(seed=(self.gallery.seed + 1) % (MAX_SEED + 1))
 
     def gallery_codes(self) -> np.ndarray:
-        """The gallery's prior samples (size, code_dim); empty without a model."""
+        """The gallery's codes (size, code_dim); empty without a model."""
         if self.session is None:
             return np.zeros((0, 0))
-        g = self.gallery
-        return self.session.prior_samples(g.size, g.seed, g.temperature)
+        return self.gallery.codes(self.session)
 
     def interpolate(self, start: Any, end: Any, steps: int, method: str) -> None:
         """Make the sequence an interpolation from ``start`` to ``end``."""

@@ -20,6 +20,7 @@ import torch
 
 from explorer.fast_decode import CompiledDecoder, compile_enabled
 from trainer.checkpoint import Checkpoint, Model, load_checkpoint
+from trainer.code_density import FittedGaussian
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import resolve_device
@@ -36,6 +37,9 @@ from trainer.grid_values import GridValues, grid_values
 from trainer.perf import MEMORY_FORMAT
 from trainer.ppca import PPCAReport
 from trainer.report import EpochReport
+
+ENCODE_BATCH = 64
+"""Shapes encoded at once when fitting a density to the data set's codes."""
 
 __all__ = ["INTERPOLATIONS", "ExplorerSession", "interpolate", "one_hot_codes", "prior_samples",
            "traverse"]
@@ -73,6 +77,7 @@ class ExplorerSession:
                    tuple(shape_names), kind=ckpt.kind, ppca=ckpt.ppca)
 
     def __post_init__(self) -> None:
+        self._density: FittedGaussian | None = None
         self.family: LatentFamily = family_of(self.config, self.kind)
         self.grid: GridValues = grid_values(self.config, self.kind)
 
@@ -161,6 +166,27 @@ class ExplorerSession:
     def prior_samples(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
         """n codes from the family's prior, reproducible for a seed: (n, code_dim)."""
         return self.family.prior_samples(n, seed, temperature)
+
+    @property
+    def can_fit_density(self) -> bool:
+        """Whether `fitted_samples` can draw: Gaussian codes and a data set to fit to."""
+        return self.family.editor == "slider" and self.shapes is not None \
+            and len(self.shapes) >= 2
+
+    def fitted_samples(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
+        """n codes of a Gaussian fitted to the codes of the data set's training split
+        (trainer.code_density; fitted once, on the first call: slow, call off the GUI thread),
+        reproducible for a seed: (n, code_dim)."""
+        if self._density is None:
+            if not self.can_fit_density:
+                raise ValueError("fitting a density needs Gaussian codes and the data set")
+            assert self.shapes is not None
+            train, _ = self.shapes.split(self.config.val_fraction, self.config.seed)
+            grids = train.grids if len(train) >= 2 else self.shapes.grids
+            codes = np.concatenate([self.encode(grids[i:i + ENCODE_BATCH])
+                                    for i in range(0, len(grids), ENCODE_BATCH)])
+            self._density = FittedGaussian.fit(codes)
+        return self._density.sample(n, seed, temperature)
 
     def traverse(self, code: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:
         """Copies of `code` with dimension (or variable) `dim` set to each of `values`."""

@@ -8,6 +8,7 @@ import pytest
 from explorer.explore_state import ZERO, CodeOrigin, ExploreState
 from explorer.session import ExplorerSession
 from trainer.config import TrainConfig
+from trainer.data.procedural import make_procedural
 from trainer.families import family_of
 
 SMALL = dict(resolution=16, channels=(4, 4, 8, 8))
@@ -112,3 +113,19 @@ def test_a_traversal_sweeps_the_selected_unit_of_the_current_code(state) -> None
     assert state.sequence.title == "z3 traversal"
     with pytest.raises(ValueError, match="interpolates by"):
         state.interpolate("a", "b", 3, "cubic")
+
+
+def test_the_gallery_samples_a_fitted_density_only_with_gaussian_codes_and_data(state) -> None:
+    config = TrainConfig(**SMALL, latent_dim=4, dataset_size=20)
+    shapes = make_procedural(20, 16, 0)
+    with_data = ExplorerSession(family_of(config).build_model(), config, shapes=shapes)
+    state.set_session(session())                       # no data set
+    with pytest.raises(ValueError, match="data set"):
+        state.set_gallery(source="fitted")
+    state.set_session(with_data)
+    state.set_gallery(source="fitted", seed=3)
+    np.testing.assert_allclose(state.gallery_codes(), with_data.fitted_samples(12, 3))
+    codes = with_data.encode(shapes.split(config.val_fraction, config.seed)[0].grids)
+    np.testing.assert_allclose(with_data._density.mean, codes.mean(0), atol=1e-6)
+    state.set_session(session())                       # the data set is gone again
+    assert state.gallery.source == "prior"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
@@ -24,6 +25,9 @@ _TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I). T < 1 draws codes nearer the c
                     "shapes only where the model's centre decodes to shapes: the bundled "
                     "model's decodes to blurs, and at T = 0.5 41 of 200 of its samples have no "
                     "surface (6 of 200 at T = 1).")
+_SOURCE_TIP = ("Where the samples come from: the prior N(0, T² I), or a Gaussian fitted to the "
+               "codes of the training shapes, which lands where the data's codes are (far "
+               "fewer empty samples; benchmarks/README.md)")
 TILE = 96
 
 
@@ -46,6 +50,10 @@ class GalleryPanel(QGroupBox):
                                           decimals=2, keyboardTracking=False)
         self.temperature.setToolTip(_TEMPERATURE_TIP)
         self.new_samples = QPushButton("New samples")
+        self.source = QComboBox()
+        self.source.addItem("prior N(0, I)", "prior")
+        self.source.addItem("fitted to the data", "fitted")
+        self.source.setToolTip(_SOURCE_TIP)
         self.tiles = TileList(TILE, single_row=False)
         self.tiles.setMinimumSize(2 * (TILE + 10) + 24, 2 * (TILE + 24) + 8)
 
@@ -55,6 +63,7 @@ class GalleryPanel(QGroupBox):
         row.addWidget(self.new_samples)
         controls.addRow("Seed", row)
         controls.addRow("Temperature", self.temperature)
+        controls.addRow("Sample from", self.source)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.tiles, 1)
@@ -67,6 +76,8 @@ class GalleryPanel(QGroupBox):
         self.seed.lineEdit().returnPressed.connect(self._on_seed_entered)
         self.seed.valueChanged.connect(lambda seed: state.set_gallery(seed=seed))
         self.temperature.valueChanged.connect(lambda t: state.set_gallery(temperature=t))
+        self.source.currentIndexChanged.connect(
+            lambda _i: state.set_gallery(source=self.source.currentData()))
         self.tiles.picked.connect(self.picked)
         state.subscribe("session", self._on_session)
         state.subscribe("gallery", self._on_recipe)
@@ -75,6 +86,14 @@ class GalleryPanel(QGroupBox):
     def _on_session(self, state: ExploreState) -> None:
         if state.session is not None:
             self.set_tempered(state.session.family.tempered_prior)
+            self.set_fittable(state.session.can_fit_density)
+
+    def set_fittable(self, fittable: bool) -> None:
+        """Offer sampling a density fitted to the data set's codes (Gaussian codes, data set
+        loaded)."""
+        self.source.model().item(1).setEnabled(fittable)
+        self.source.setToolTip(_SOURCE_TIP if fittable else _SOURCE_TIP + " (needs Gaussian "
+                               "codes and the model's data set, which is not loaded)")
 
     def _on_recipe(self, state: ExploreState) -> None:
         """Show the state's seed and temperature (without setting them again)."""
@@ -83,6 +102,9 @@ class GalleryPanel(QGroupBox):
             box.blockSignals(True)
             box.setValue(value)
             box.blockSignals(False)
+        self.source.blockSignals(True)
+        self.source.setCurrentIndex(self.source.findData(state.gallery.source))
+        self.source.blockSignals(False)
 
     def _on_code(self, state: ExploreState) -> None:
         """Highlight the sample the code came from, or none."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from explorer.explore_state import GalleryRecipe
 from explorer.meshing import mesh_from_grid, smooth_mesh
 from explorer.session import ExplorerSession
 from explorer.thumbnails import fit_frame, render_thumbnail
@@ -92,6 +93,14 @@ def decode_batch(session: ExplorerSession, codes: np.ndarray, threshold: float, 
     codes = np.asarray(codes, dtype=np.float64)
     return _shapes(codes, session.decode(codes), threshold, common_frame, session.inside_low,
                    smooth)
+
+
+def decode_gallery(session: ExplorerSession, recipe: GalleryRecipe, threshold: float, *,
+                   smooth: bool = False) -> list[Shape]:
+    """The gallery's shapes: its recipe's codes (a fitted density is fitted here, on the
+    worker, the first time) decoded and meshed each in its own frame."""
+    return decode_batch(session, recipe.codes(session), threshold, common_frame=False,
+                        smooth=smooth)
 
 
 def remesh(shapes: list[Shape], threshold: float, *, common_frame: bool,

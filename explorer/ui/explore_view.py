@@ -48,6 +48,7 @@ from explorer.ui.explore_tasks import (
     Shape,
     data_preview,
     decode_batch,
+    decode_gallery,
     decode_shape,
     interpolation,
     remesh,
@@ -244,6 +245,7 @@ class ExploreView(QWidget):
         if self._session is not None:
             for picker in (self.sequence.start, self.sequence.end):
                 picker.set_data(self._session)
+            self.gallery.set_fittable(self._session.can_fit_density)
 
     @property
     def export_folder(self) -> str:
@@ -386,9 +388,8 @@ class ExploreView(QWidget):
         if self._session is None:
             return
         self._rounds["gallery"] += 1
-        codes = state.gallery_codes()
-        task = functools.partial(decode_batch, self._session, codes, self.threshold_value(),
-                                 common_frame=False, smooth=self.smooth.isChecked())
+        task = functools.partial(decode_gallery, self._session, state.gallery,
+                                 self.threshold_value(), smooth=self.smooth.isChecked())
         self.service.submit("gallery", task, functools.partial(
             self._show_decoded, "gallery", self._rounds["gallery"], self._show_gallery))
 

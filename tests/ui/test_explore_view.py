@@ -333,3 +333,20 @@ def test_new_samples_right_after_a_threshold_move_stay_new(qtbot, view: ExploreV
     qtbot.wait(4 * explore_view.RESTYLE_DELAY_MS)
     assert not np.allclose(view.gallery_shapes[0].code, old)
     np.testing.assert_allclose(view.gallery_shapes[0].code, view.state.gallery_codes()[0])
+
+
+def test_the_gallery_can_sample_a_density_fitted_to_the_data(qtbot, view: ExploreView) -> None:
+    gallery, session = view.gallery, view.session
+    assert session.can_fit_density and gallery.source.model().item(1).isEnabled()
+    prior = [s.code for s in view.gallery_shapes]
+    gallery.source.setCurrentIndex(gallery.source.findData("fitted"))
+    assert view.state.gallery.source == "fitted"
+    expected = session.fitted_samples(GALLERY_SIZE, view.state.gallery.seed,
+                                      view.state.gallery.temperature)
+    qtbot.waitUntil(lambda: np.allclose(view.gallery_shapes[0].code, expected[0]),
+                    timeout=WAIT_MS)
+    np.testing.assert_allclose(np.stack([s.code for s in view.gallery_shapes]), expected)
+    assert not np.allclose(np.stack(prior), expected)
+    gallery.source.setCurrentIndex(gallery.source.findData("prior"))
+    qtbot.waitUntil(lambda: np.allclose(view.gallery_shapes[0].code, prior[0]),
+                    timeout=WAIT_MS)
