@@ -222,12 +222,6 @@ class ExploreState:
         """New samples: the next seed."""
         self.set_gallery(seed=(self.gallery.seed + 1) % (MAX_SEED + 1))
 
-    def gallery_codes(self) -> np.ndarray:
-        """The gallery's codes (size, code_dim); empty without a model."""
-        if self.session is None:
-            return np.zeros((0, 0))
-        return self.gallery.codes(self.session)
-
     def interpolate(self, start: Any, end: Any, steps: int, method: str) -> None:
         """Make the sequence an interpolation from ``start`` to ``end``."""
         if self.session is not None and method not in self.session.interpolation_methods:

@@ -96,7 +96,7 @@ def test_the_gallery_recipe_draws_reproducible_samples(state) -> None:
     state.set_gallery(seed=41, temperature=0.5)
     state.next_gallery()
     assert (state.gallery.seed, state.gallery.temperature) == (42, 0.5)
-    np.testing.assert_array_equal(state.gallery_codes(), model.prior_samples(12, 42, 0.5))
+    np.testing.assert_array_equal(state.gallery.codes(model), model.prior_samples(12, 42, 0.5))
     with pytest.raises(ValueError, match="seed"):
         state.set_gallery(seed=-1)
 
@@ -124,7 +124,7 @@ def test_the_gallery_samples_a_fitted_density_only_with_gaussian_codes_and_data(
         state.set_gallery(source="fitted")
     state.set_session(with_data)
     state.set_gallery(source="fitted", seed=3)
-    np.testing.assert_allclose(state.gallery_codes(), with_data.fitted_samples(12, 3))
+    np.testing.assert_allclose(state.gallery.codes(state.session), with_data.fitted_samples(12, 3))
     codes = with_data.encode(shapes.split(config.val_fraction, config.seed)[0].grids)
     np.testing.assert_allclose(with_data._density.mean, codes.mean(0), atol=1e-6)
     state.set_session(session())                       # the data set is gone again

@@ -149,10 +149,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if version > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer version of the app (format {version}); "
                               f"this version reads format {FORMAT_VERSION}; please upgrade")
-    kind = raw.get("kind", "vae")
-    if kind not in MODEL_KINDS:
-        raise CheckpointError(f"{path}: unknown model kind {kind!r} (known: "
-                              f"{', '.join(MODEL_KINDS)})")
+    kind = _known_kind(path, raw.get("kind", "vae"))
     try:
         config = TrainConfig.from_dict(_upgraded_config(raw["config"], version))
         ckpt = Checkpoint(
@@ -325,6 +322,14 @@ def _report(values: dict[str, Any], config: TrainConfig) -> EpochReport:
     if "beta" not in values:
         values = {**values, "beta": config.beta}
     return EpochReport.from_dict(values)
+
+
+def _known_kind(path: Path, kind: object) -> str:
+    """``kind`` when it is one of MODEL_KINDS, else CheckpointError naming it."""
+    if kind not in MODEL_KINDS:
+        raise CheckpointError(f"{path}: unknown model kind {kind!r} (known: "
+                              f"{', '.join(MODEL_KINDS)})")
+    return str(kind)
 
 
 def _atomic_write(path: Path, write: Writer) -> Path:

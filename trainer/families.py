@@ -5,7 +5,7 @@ terms, names the latent statistics of the epoch report, samples the prior, trave
 interpolates codes, and says how a person edits a code (a slider per dimension or a class
 picker per variable). Code elsewhere asks the family instead of testing which kind a model is.
 
-- ``GaussianFamily``: q(z|y) = N(mu, diag(exp(l))), prior N(0, I).
+- ``LatentFamily`` (Gaussian): q(z|y) = N(mu, diag(exp(l))), prior N(0, I).
 - ``PoseFamily``: Gaussian codes whose first POSE_DIMS dimensions hold the shape's pose.
 - ``CategoricalFamily``: K categorical variables of C classes (Gumbel-softmax), uniform prior.
 - ``PPCAFamily``: the linear-Gaussian PPCA baseline (a model kind with Gaussian codes).
@@ -104,8 +104,6 @@ class LatentFamily:
     )
     measure: ClassVar[UnitMeasure] = UnitMeasure(
         "mu_var_per_dim", "Var(μ_d)", "", ACTIVE_UNIT_THRESHOLD, target=1.0)
-    uses_temperature: ClassVar[bool] = False
-    """Whether training relaxes the codes with an annealed temperature."""
     tempered_prior: ClassVar[bool] = True
     """Whether prior samples take a temperature T (z ~ N(0, T^2 I))."""
     pose_dims: ClassVar[int] = 0
@@ -209,11 +207,11 @@ class LatentFamily:
 
     def short_name(self) -> str:
         """E.g. 'VAE (Q=16)', 'denoising VAE (Q=16)'."""
-        denoising = "denoising " if self.config.noise != "none" else ""
-        return f"{denoising}VAE (Q={self.config.latent_dim})"
+        return f"{self._denoising}VAE (Q={self.config.latent_dim})"
 
-
-GaussianFamily = LatentFamily
+    @property
+    def _denoising(self) -> str:
+        return "denoising " if self.config.noise != "none" else ""
 
 
 class PoseFamily(LatentFamily):
@@ -254,7 +252,6 @@ class CategoricalFamily(LatentFamily):
                   "variables"),
     )
     measure = UnitMeasure("mutual_info_per_var", "I(y; z_k)", "nats", ACTIVE_VARIABLE_NATS)
-    uses_temperature = True
     tempered_prior = False
 
     @property
@@ -341,8 +338,7 @@ class CategoricalFamily(LatentFamily):
         return "categorical latents"
 
     def short_name(self) -> str:
-        denoising = "denoising " if self.config.noise != "none" else ""
-        return f"{denoising}discrete VAE ({self.config.latent_dim} x {self.classes})"
+        return f"{self._denoising}discrete VAE ({self.config.latent_dim} x {self.classes})"
 
 
 class PPCAFamily(LatentFamily):

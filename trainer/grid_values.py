@@ -14,7 +14,6 @@ import torch
 
 from trainer.config import TrainConfig
 
-ACTIVATIONS = ("sigmoid", "clamp", "identity")
 OCCUPANCY_LEVEL = 0.5
 """An occupancy grid's surface: a voxel is inside when its probability is above this."""
 

@@ -18,11 +18,11 @@ from typing import Any
 from trainer.checkpoint import (
     FORMAT_NAME,
     FORMAT_VERSION,
-    MODEL_KINDS,
     Checkpoint,
     _atomic_write,
     _check_parts,
     _first_line,
+    _known_kind,
     _report,
     _upgraded_config,
 )
@@ -84,10 +84,7 @@ def load_weights(path: str | Path) -> Checkpoint:
     if not version.isdigit() or int(version) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: unknown weights file format version {version!r}; this "
                               f"version reads up to {FORMAT_VERSION}")
-    kind = metadata.get("kind", "")
-    if kind not in MODEL_KINDS:
-        raise CheckpointError(f"{path}: unknown model kind {kind!r} (known: "
-                              f"{', '.join(MODEL_KINDS)})")
+    kind = _known_kind(path, metadata.get("kind", ""))
     try:
         config = TrainConfig.from_dict(_upgraded_config(_json(metadata, "config"), int(version)))
         ckpt = Checkpoint(

@@ -332,7 +332,8 @@ def test_new_samples_right_after_a_threshold_move_stay_new(qtbot, view: ExploreV
     qtbot.waitUntil(lambda: not np.allclose(view.gallery_shapes[0].code, old), timeout=WAIT_MS)
     qtbot.wait(4 * explore_view.RESTYLE_DELAY_MS)
     assert not np.allclose(view.gallery_shapes[0].code, old)
-    np.testing.assert_allclose(view.gallery_shapes[0].code, view.state.gallery_codes()[0])
+    expected = view.state.gallery.codes(view.session)
+    np.testing.assert_allclose(view.gallery_shapes[0].code, expected[0])
 
 
 def test_the_gallery_can_sample_a_density_fitted_to_the_data(qtbot, view: ExploreView) -> None:
