@@ -218,6 +218,8 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     trainer = Trainer(config, train, val, on_progress=bar.update,
                       on_report=on_report, checkpoint_path=args.checkpoint, resume_from=resume,
                       device=device, amp=args.amp, ranks=ranks, sync_bn=args.sync_bn)
+    for choice in trainer.choices:
+        print(f"chosen from the data: {choice.line()}", file=out, flush=True)
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
     try:
         finished = trainer.run()

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from trainer.auto_choices import resolve_auto
 from trainer.checkpoint import Checkpoint, check_model_size, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
@@ -48,6 +49,9 @@ class Trainer:
     called from any thread; they take effect between batches (stop also between validation
     batches).
 
+    A new run decides the settings left to 'auto' from the training shapes
+    (trainer.auto_choices): `config` holds the decided values, `choices` what and why.
+
     `device` and `amp` (`off`, or `bf16`/`fp16` autocast on CUDA) say how the run computes; the
     data stays on the CPU and moves per batch. `ranks` places the process in a data-parallel run
     (see trainer.distributed); `sync_bn` then synchronises BatchNorm across GPUs.
@@ -70,6 +74,8 @@ class Trainer:
             raise ConfigError(f"batch_size ({config.batch_size}) and the training set "
                               f"({len(train)} shapes) must hold at least 2 shapes per process "
                               f"({ranks.world_size} processes)")
+        # a resumed run keeps the settings it was saved with
+        config, self.choices = (config, ()) if resume_from else resolve_auto(config, train)
         check_model_size(config)
         self.config = config
         self.device, self.ranks = resolve_device(device), ranks

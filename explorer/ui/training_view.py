@@ -30,6 +30,7 @@ from explorer.ui.recon_strip import ReconStrip
 from explorer.ui.snapshot import RunSnapshot
 from explorer.ui.training_plots import TrainingPlots
 from explorer.ui.training_worker import TrainingRun
+from trainer.auto_choices import Choice
 from trainer.config import TrainConfig
 from trainer.data.folder import ImportReport
 from trainer.report import BatchProgress, EpochReport
@@ -57,6 +58,10 @@ class TrainingView(QWidget):
         self.stop_button = QPushButton("Stop")
         self.progress = QProgressBar(maximum=PROGRESS_STEPS, textVisible=True)
         self.status = QLabel("Ready.", wordWrap=True)
+        self.chosen = QLabel(wordWrap=True)
+        """The settings the run decided from its data ('auto'), and why."""
+        self.chosen.setStyleSheet("color: #555;")
+        self.chosen.hide()
         self.recon = ReconStrip()
         self.plots = TrainingPlots()
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
@@ -101,6 +106,7 @@ class TrainingView(QWidget):
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.status)
+        left.addWidget(self.chosen)
         left.addWidget(recon)
         left.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
@@ -150,6 +156,7 @@ class TrainingView(QWidget):
     def _clear(self) -> None:
         self.plots.clear()
         self.recon.set_reconstructions(None)
+        self._on_chose(())
         self._show_progress(None)
 
     # --- controls -------------------------------------------------------------------------------
@@ -170,6 +177,7 @@ class TrainingView(QWidget):
         self._run = TrainingRun(config)
         worker = self._run.worker
         worker.status.connect(self._on_status)
+        worker.chose.connect(self._on_chose)
         worker.import_progressed.connect(self._on_import_progress)
         worker.imported.connect(self._on_imported)
         worker.progressed.connect(self._on_progress)
@@ -242,6 +250,11 @@ class TrainingView(QWidget):
     @Slot(str)
     def _on_status(self, text: str) -> None:
         self.status.setText(text)
+
+    @Slot(object)
+    def _on_chose(self, choices: tuple[Choice, ...]) -> None:
+        self.chosen.setText("\n".join(f"Chosen from the data: {c.line()}" for c in choices))
+        self.chosen.setVisible(bool(choices))
 
     @Slot(int, int, str)
     def _on_import_progress(self, done: int, total: int, name: str) -> None:

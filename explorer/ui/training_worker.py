@@ -37,6 +37,7 @@ class TrainingWorker(QObject):
     """Prepares the data and runs one training run when its thread starts."""
 
     status = Signal(str)
+    chose = Signal(object)  # tuple[Choice, ...]: the settings decided from the data, once
     import_progressed = Signal(int, int, str)  # files done, total, current file
     imported = Signal(object)  # ImportReport, once a folder import succeeded
     progressed = Signal(object)  # BatchProgress, at most every PROGRESS_INTERVAL_S
@@ -96,6 +97,7 @@ class TrainingWorker(QObject):
         trainer = Trainer(cfg, train, self._val, on_report=self._on_report,
                           on_progress=self._on_progress)
         self._trainer = trainer  # assigned before the flags are read: no request is lost
+        self.chose.emit(trainer.choices)
         if self._paused.is_set():
             trainer.pause()
         if self._stop.is_set():

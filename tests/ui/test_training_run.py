@@ -92,6 +92,10 @@ def test_a_run_that_finishes_hands_its_model_to_explore(window, start, qtbot) ->
     qtbot.waitUntil(lambda: not window.training.is_running(), timeout=WAIT_MS)
     assert window.training.status.text() == "Finished."
     assert len(window.snapshot.checkpoint.history) == 2
+    # the built-in solids are turned: 'auto' keeps the pose dimensions, and the view says why
+    assert window.snapshot.checkpoint.config.pose == "moments"
+    chosen = window.training.chosen
+    assert chosen.isVisible() and "pose = moments" in chosen.text() and "grid axis" in chosen.text()
     assert window.snapshot is snapshots[-1]
     recon = window.snapshot.reconstructions
     assert recon.inputs.shape == recon.outputs.shape == (6, 16, 16)
