@@ -13,7 +13,7 @@ from trainer.data.shapeset import ShapeSet
 from trainer.loop import Trainer
 
 CONFIG = TrainConfig(resolution=16, latent_dim=12, channels=(4, 8, 8, 16), batch_size=4,
-                     epochs=1)
+                     epochs=1, augment="none")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_settings_given_explicitly_are_kept(turned) -> None:
     assert resolve_auto(config, turned) == (config, ())
 
 
-def test_the_trainer_saves_the_decided_value_and_a_resumed_run_keeps_its_own(aligned) -> None:
+def test_the_trainer_saves_the_decided_value_and_a_resumed_run_keeps_it(aligned) -> None:
     train, val = aligned.split(0.2, 0)
     trainer = Trainer(CONFIG, train, val)
     assert trainer.config.pose == "none" and trainer.family.pose_dims == 0
@@ -59,4 +59,6 @@ def test_the_trainer_saves_the_decided_value_and_a_resumed_run_keeps_its_own(ali
     trainer.run()
     resumed = Trainer(trainer.checkpoint().config, train, val, resume_from=trainer.checkpoint())
     assert resumed.config.pose == "none" and resumed.choices == ()
+    again = Trainer(CONFIG, train, val, resume_from=trainer.checkpoint())  # 'auto' decides alike
+    assert again.config == trainer.config
 

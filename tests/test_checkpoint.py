@@ -136,7 +136,7 @@ def test_format_1_files_still_load(tmp_path):
               "val_hamming": 0.1, "mu_mean": 0.0, "mu_var": 1.0, "logvar_mean": -1.0,
               "mu_mean_per_dim": [0.0] * 4, "mu_var_per_dim": [1.0] * 4, "active_units": 4,
               "latent_dim": 12, "lr": 1e-3, "samples_per_s": 10.0, "elapsed_s": 5.0}
-    poseless = CONFIG.with_overrides(pose="none")
+    poseless = CONFIG.with_overrides(pose="none", augment="none")
     old_config = {k: v for k, v in poseless.to_dict().items()
                   if k in ("data", "resolution", "latent_dim", "channels", "batch_size",
                            "epochs", "lr", "lr_schedule", "likelihood", "samples", "beta",
@@ -153,8 +153,8 @@ def test_format_1_files_still_load(tmp_path):
 
 def test_format_2_files_load_without_pose_and_format_3_keeps_it(tmp_path):
     """Files written before pose-aware models hold networks without pose dimensions."""
-    poseless = CONFIG.with_overrides(pose="none")
-    old_config = {k: v for k, v in poseless.to_dict().items() if k != "pose"}
+    poseless = CONFIG.with_overrides(pose="none", augment="none")
+    old_config = {k: v for k, v in poseless.to_dict().items() if k not in ("pose", "augment")}
     path = save_checkpoint(tmp_path / "old.pt", _ckpt(poseless))
     _tamper(path, version=2, config=old_config)
     old = load_checkpoint(path)
@@ -162,6 +162,19 @@ def test_format_2_files_load_without_pose_and_format_3_keeps_it(tmp_path):
     path = save_checkpoint(tmp_path / "new.pt", _ckpt())
     _tamper(path, config=CONFIG.to_dict())
     assert load_checkpoint(path).build_model().pose
+
+
+@pytest.mark.parametrize("latent_dim, pose", [(16, "moments"), (8, "none")])
+def test_format_3_files_keep_what_pose_auto_meant_then_and_were_not_augmented(
+        tmp_path, latent_dim, pose):
+    """Before format 4, 'auto' meant pose dimensions wherever they apply; now the data decide."""
+    saved = CONFIG.with_overrides(latent_dim=latent_dim, pose=pose)
+    old_config = {k: v for k, v in saved.to_dict().items() if k != "augment"} | {"pose": "auto"}
+    path = save_checkpoint(tmp_path / "old.pt", _ckpt(saved))
+    _tamper(path, version=3, config=old_config)
+    old = load_checkpoint(path)
+    assert old.config == saved.with_overrides(augment="none")
+    assert old.build_model().pose == (pose == "moments")
 
 
 def test_unknown_model_kind(tmp_path):

@@ -35,6 +35,7 @@ def recorded(monkeypatch, tmp_path) -> list[TrainConfig]:
         def __init__(self, config, *_args, **_kwargs) -> None:
             configs.append(config)
             self.epoch = config.epochs
+            self.choices = ()
 
         def run(self) -> bool:
             return True

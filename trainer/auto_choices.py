@@ -1,5 +1,7 @@
 """Settings left to 'auto', decided from the training shapes before a run starts.
 
+Augmentation: mirror flips where a class is mirror-symmetric (trainer.augment).
+
 Pose dimensions ('moments') help a data set of randomly turned shapes, whose orientation the
 network would otherwise have to learn in every latent direction; on a data set whose shapes
 share the grid's axes (ModelNet and most CAD collections are stored upright and aligned) they
@@ -17,6 +19,7 @@ from typing import Any
 
 import torch
 
+from trainer.augment import describe_axes, mirror_axes
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.pose import principal_pose
@@ -44,10 +47,12 @@ class Choice:
 def resolve_auto(config: TrainConfig, shapes: ShapeSet) -> tuple[TrainConfig, tuple[Choice, ...]]:
     """The config with every 'auto' setting replaced by its value for these shapes, and the
     choices made (none when nothing was left to 'auto')."""
-    if config.pose != "auto":
-        return config, ()
-    pose, reason = _pose_for(config, shapes)
-    return dataclasses.replace(config, pose=pose), (Choice("pose", pose, reason),)
+    choices = []
+    if config.pose == "auto":
+        choices.append(Choice("pose", *_pose_for(config, shapes)))
+    if config.augment == "auto":
+        choices.append(Choice("augment", *_augment_for(shapes)))
+    return dataclasses.replace(config, **{c.setting: c.value for c in choices}), tuple(choices)
 
 
 def aligned_share(shapes: ShapeSet) -> float:
@@ -62,6 +67,13 @@ def aligned_share(shapes: ShapeSet) -> float:
     rotation, _ = principal_pose(inside)
     closest = rotation[:, :, 0].abs().max(1).values
     return float((closest >= math.cos(math.radians(ALIGNED_DEGREES))).float().mean())
+
+
+def _augment_for(shapes: ShapeSet) -> tuple[str, str]:
+    where = describe_axes(mirror_axes(shapes), shapes.class_names)
+    if not where:
+        return "none", "no class is mirror-symmetric across a grid axis"
+    return "mirror", f"flips {where}, where the mean shape is mirror-symmetric"
 
 
 def _pose_for(config: TrainConfig, shapes: ShapeSet) -> tuple[str, str]:

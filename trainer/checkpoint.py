@@ -37,7 +37,7 @@ from trainer.ppca import PPCA, PPCAReport
 from trainer.report import EpochReport
 
 FORMAT_NAME = "shape-latent-explorer"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Format 3 added the pose setting (files of formats 1-2 load with pose 'none', the network they
 hold); format 2 the model kind and the PPCA report; format 1 files (all VAEs) still load."""
 MODEL_KINDS = ("vae", "ppca")
@@ -229,9 +229,19 @@ def _class_names(values: Any) -> tuple[str, ...]:
 
 def _upgraded_config(values: Any, version: int) -> Any:
     """A saved config as this version reads it: files before format 3 predate pose-aware
-    models."""
-    if version < 3 and isinstance(values, dict):
-        return {"pose": "none", **values}
+    models; before format 4, pose 'auto' meant pose dimensions for Gaussian latents with
+    latent_dim >= 10 (now it is decided from the data) and there was no augmentation."""
+    if not isinstance(values, dict):
+        return values
+    if version < 3:
+        values = {"pose": "none", **values}
+    if version < 4:
+        values = {**values, "augment": "none"}
+        if values.get("pose", "auto") == "auto":
+            gaussian = values.get("latent", "gaussian") == "gaussian"
+            wide = values.get("latent_dim", TrainConfig().latent_dim)
+            values["pose"] = "moments" if gaussian and isinstance(wide, int) and wide >= 10 \
+                else "none"
     return values
 
 

@@ -21,6 +21,7 @@ LATENTS = ("gaussian", "categorical")
 BETA_SCHEDULES = ("constant", "linear", "cyclical")
 GRIDS = ("occupancy", "sdf")
 POSES = ("auto", "moments", "none")
+AUGMENTATIONS = ("auto", "mirror", "none")
 BUILTIN_DATA = "builtin"
 
 
@@ -132,6 +133,10 @@ class TrainConfig:
                          "network encodes and draws shapes in their own frame (Gaussian latents, "
                          "latent_dim >= 10); 'none'; 'auto': moments where they apply, else none",
                          choices=POSES, group=_FAMILY)
+    augment: str = _setting("auto", "'mirror': training shapes are flipped at random across the "
+                            "axes where their class's mean shape is mirror-symmetric; 'none'; "
+                            "'auto': mirror where some class is symmetric, else none",
+                            choices=AUGMENTATIONS, group=_FAMILY)
 
     def __post_init__(self) -> None:
         _check_types(self)

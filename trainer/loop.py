@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from trainer.augment import flip_batch, mirror_axes
 from trainer.auto_choices import resolve_auto
 from trainer.checkpoint import Checkpoint, check_model_size, save_checkpoint
 from trainer.config import TrainConfig
@@ -49,8 +50,10 @@ class Trainer:
     called from any thread; they take effect between batches (stop also between validation
     batches).
 
-    A new run decides the settings left to 'auto' from the training shapes
-    (trainer.auto_choices): `config` holds the decided values, `choices` what and why.
+    With augment 'mirror', training shapes are flipped where their class is mirror-symmetric
+    (trainer.augment). The Trainer decides the settings left to 'auto' from the training shapes
+    (trainer.auto_choices): `config` holds the decided values, `choices` what and why (the
+    same shapes decide the same, so a resumed run goes on as it began).
 
     `device` and `amp` (`off`, or `bf16`/`fp16` autocast on CUDA) say how the run computes; the
     data stays on the CPU and moves per batch. `ranks` places the process in a data-parallel run
@@ -74,8 +77,7 @@ class Trainer:
             raise ConfigError(f"batch_size ({config.batch_size}) and the training set "
                               f"({len(train)} shapes) must hold at least 2 shapes per process "
                               f"({ranks.world_size} processes)")
-        # a resumed run keeps the settings it was saved with
-        config, self.choices = (config, ()) if resume_from else resolve_auto(config, train)
+        config, self.choices = resolve_auto(config, train)
         check_model_size(config)
         self.config = config
         self.device, self.ranks = resolve_device(device), ranks
@@ -93,6 +95,8 @@ class Trainer:
         self.history: list[EpochReport] = []
         self.epoch = 0
         self._train = torch.from_numpy(train.grids)
+        self._labels = torch.from_numpy(train.labels)
+        self._mirror = torch.from_numpy(mirror_axes(train)) if config.augment == "mirror" else None
         self._val = torch.from_numpy(val.grids)
         self._running = threading.Event()
         self._running.set()
@@ -169,6 +173,7 @@ class Trainer:
         order = torch.randperm(len(self._train),
                                generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
         batches = [b for b in order.split(cfg.batch_size) if len(b) >= 2 * self.ranks.world_size]
+        flips = torch.Generator().manual_seed(cfg.seed * 7919 + epoch + 1_000_003)
         self.net.train()
         sums = [0.0, 0.0, 0.0]
         seen = 0
@@ -185,7 +190,10 @@ class Trainer:
             beta = beta_at(cfg, epoch - 1 + (i + 1) / len(batches))
             temperature = self.family.temperature(step)
             share = self.ranks.shard(len(batch))
-            y = self._to_device(self._train[batch[share]])
+            grids = self._train[batch]
+            if self._mirror is not None:
+                grids = flip_batch(grids, self._labels[batch], self._mirror, flips)
+            y = self._to_device(grids[share])
             eps = self._noise(self.noise, cfg.samples, len(batch))[:, share]
             eps = eps.reshape(-1, eps.shape[-1])
             x = self._corrupt(y, len(batch), share)

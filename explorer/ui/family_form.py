@@ -27,7 +27,7 @@ from trainer.config import NOISE_MODELS, POSES, SETTINGS, TrainConfig
 from trainer.errors import ConfigError
 
 _COMBOS = {"grid": "Grid", "noise": "Input noise", "latent": "Latent", "pose": "Pose",
-           "beta_schedule": "β schedule"}
+           "augment": "Augmentation", "beta_schedule": "β schedule"}
 _TEXT = {"sdf_truncation": "SDF truncation (voxels)", "noise_level": "Noise level p",
          "categorical_classes": "Classes C", "temperature": "Temperature τ₀",
          "temperature_min": "Minimum τ", "temperature_decay": "τ decay per step",
@@ -60,7 +60,7 @@ class ModelFamilyBox(QGroupBox):
         layout = QFormLayout(self)
         rows = (("grid", "sdf_truncation"), ("noise", "noise_level"),
                 ("latent", "categorical_classes", "temperature", "temperature_min",
-                 "temperature_decay", "straight_through", "pose"),
+                 "temperature_decay", "straight_through", "pose", "augment"),
                 ("beta_schedule", "warmup_epochs", "beta_cycles", "free_bits"))
         for name in (n for group in rows for n in group):
             if name == "straight_through":
