@@ -41,6 +41,15 @@ def test_identical_sets_have_no_discrepancy_and_full_coverage() -> None:
     assert scores.empty_samples == 0
 
 
+def test_empty_and_speck_samples_are_counted() -> None:
+    samples = np.zeros((4, 20, 20, 20), dtype=bool)     # 8,000 voxels: a speck has under 8
+    samples[1, 0, 0, :7] = True                          # a speck
+    samples[2, 0, 0, :8] = True                          # just not a speck
+    samples[3, :5, :5, :5] = True
+    scores = generative_scores(samples, blocks(3, size=20))
+    assert (scores.empty_samples, scores.speck_samples) == (1, 2)
+
+
 def test_disjoint_sets_are_told_apart_every_time() -> None:
     samples = np.zeros((6, 8, 8, 8), dtype=bool)
     samples[:, :2, :2, :2] = True

@@ -331,9 +331,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data is None and not config.is_builtin_data:
         raise ConfigError(f"this run trained on the folder {printable(config.data)}; give "
                           "--data with a folder of shapes to score it on")
-    if args.sampler == "fitted" and not config.is_builtin_data:
-        raise ConfigError("--sampler fitted needs the run's training shapes: built-in runs "
-                          "only for now")
     fit_to = None
     if args.data in (None, BUILTIN_DATA):
         if not config.is_builtin_data:

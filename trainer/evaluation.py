@@ -28,6 +28,9 @@ from trainer.families import LatentFamily, family_of
 from trainer.grid_values import grid_values
 
 BATCH = 32
+SPECK_SHARE = 0.001
+"""A sample with fewer inside voxels than this share of the grid (empty ones included) is a
+speck: too small to be a shape."""
 DISTANCE_ROWS = 256
 """Rows of the distance matrix computed at once (bounds the memory of the products)."""
 
@@ -39,6 +42,7 @@ class GenerativeScores:
     cov: float
     nna: float
     empty_samples: int
+    speck_samples: int
     samples: int
     reference: int
 
@@ -76,7 +80,7 @@ class Evaluation:
             source = "prior" if g.sampler == "prior" else "fitted-density"
             out.append(f"{g.samples} {source} samples against {g.reference} shapes: MMD "
                        f"{g.mmd:.3f}, COV {g.cov:.3f}, 1-NNA {g.nna:.3f}, {g.empty_samples} "
-                       "empty")
+                       f"empty, {g.speck_samples} under {SPECK_SHARE:.1%} of the voxels")
         return out
 
 
@@ -113,8 +117,10 @@ def generative_scores(samples: np.ndarray, reference: np.ndarray,
     nearest = full.argmin(axis=1)
     is_sample = np.arange(n + m) < n
     nna = float((is_sample[nearest] == is_sample).mean())
-    empty = int((samples.reshape(n, -1).sum(1) == 0).sum())
-    return GenerativeScores(sampler, mmd, cov, nna, empty, n, m)
+    inside = samples.reshape(n, -1).sum(1)
+    empty = int((inside == 0).sum())
+    specks = int((inside < SPECK_SHARE * samples[0].size).sum())
+    return GenerativeScores(sampler, mmd, cov, nna, empty, specks, n, m)
 
 
 @torch.no_grad()
