@@ -42,7 +42,8 @@ ZERO = CodeOrigin("zero", "z = 0")
 @dataclass(frozen=True)
 class GalleryRecipe:
     """The gallery's samples: ``size`` codes drawn at ``seed`` and ``temperature`` from the
-    prior (``source`` 'prior') or from a Gaussian fitted to the data set's codes ('fitted')."""
+    prior (``source`` 'prior') or from Gaussians fitted to the data set's codes per class
+    ('fitted')."""
 
     seed: int = 0
     temperature: float = 1.0

@@ -20,7 +20,7 @@ import torch
 
 from explorer.fast_decode import CompiledDecoder, compile_enabled
 from trainer.checkpoint import Checkpoint, Model, load_checkpoint
-from trainer.code_density import FittedGaussian
+from trainer.code_density import FittedMixture
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import resolve_device
@@ -77,7 +77,7 @@ class ExplorerSession:
                    tuple(shape_names), kind=ckpt.kind, ppca=ckpt.ppca)
 
     def __post_init__(self) -> None:
-        self._density: FittedGaussian | None = None
+        self._density: FittedMixture | None = None
         self.family: LatentFamily = family_of(self.config, self.kind)
         self.grid: GridValues = grid_values(self.config, self.kind)
 
@@ -174,7 +174,7 @@ class ExplorerSession:
             and len(self.shapes) >= 2
 
     def fitted_samples(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
-        """n codes of a Gaussian fitted to the codes of the data set's training split
+        """n codes of a Gaussian per class fitted to the codes of the data set's training split
         (trainer.code_density; fitted once, on the first call: slow, call off the GUI thread),
         reproducible for a seed: (n, code_dim)."""
         if self._density is None:
@@ -182,10 +182,10 @@ class ExplorerSession:
                 raise ValueError("fitting a density needs Gaussian codes and the data set")
             assert self.shapes is not None
             train, _ = self.shapes.split(self.config.val_fraction, self.config.seed)
-            grids = train.grids if len(train) >= 2 else self.shapes.grids
-            codes = np.concatenate([self.encode(grids[i:i + ENCODE_BATCH])
-                                    for i in range(0, len(grids), ENCODE_BATCH)])
-            self._density = FittedGaussian.fit(codes)
+            shapes = train if len(train) >= 2 else self.shapes
+            codes = np.concatenate([self.encode(shapes.grids[i:i + ENCODE_BATCH])
+                                    for i in range(0, len(shapes), ENCODE_BATCH)])
+            self._density = FittedMixture.fit(codes, shapes.labels)
         return self._density.sample(n, seed, temperature)
 
     def traverse(self, code: np.ndarray, dim: int, values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
-from trainer.code_density import FittedGaussian
+from trainer.code_density import FittedGaussian, FittedMixture
 from trainer.data.procedural import make_procedural
 from trainer.evaluation import evaluate, generative_scores, iou_distances
 from trainer.loop import Trainer
@@ -123,6 +123,23 @@ def test_a_fitted_gaussian_matches_the_codes_mean_and_covariance() -> None:
     np.testing.assert_array_equal(density.sample(3, seed=5), density.sample(3, seed=5))
     with pytest.raises(ValueError, match="at least 2"):
         FittedGaussian.fit(codes[:1])
+
+
+def test_a_class_mixture_draws_each_class_near_its_own_codes_by_its_share() -> None:
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((3000, 2)) * 0.5 + np.array([4.0, 0.0])
+    small = rng.standard_normal((1000, 2)) * np.array([0.2, 1.0]) + np.array([-4.0, 0.0])
+    codes, labels = np.concatenate([big, small]), np.repeat([0, 1], [3000, 1000])
+    mixture = FittedMixture.fit(codes, labels)
+    np.testing.assert_allclose(mixture.weights, [0.75, 0.25])
+    drawn = mixture.sample(20000, seed=2)
+    near_small = drawn[:, 0] < 0
+    assert near_small.mean() == pytest.approx(0.25, abs=0.01)
+    np.testing.assert_allclose(drawn[near_small].mean(0), small.mean(0), atol=0.05)
+    # 2 dimensions and 1000 codes: the class keeps nearly its own covariance (shrunk by 2/1002)
+    np.testing.assert_allclose(np.cov(drawn[near_small], rowvar=False),
+                               np.cov(small, rowvar=False), atol=0.05)
+    np.testing.assert_array_equal(mixture.sample(4, seed=3), mixture.sample(4, seed=3))
 
 
 def test_evaluate_can_sample_a_density_fitted_to_the_training_codes(trained,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from trainer.checkpoint import Checkpoint
-from trainer.code_density import FittedGaussian
+from trainer.code_density import FittedMixture
 from trainer.data.shapeset import ShapeSet
 from trainer.families import LatentFamily, family_of
 from trainer.grid_values import grid_values
@@ -127,8 +127,9 @@ def generative_scores(samples: np.ndarray, reference: np.ndarray,
 def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int = 0,
              fit_to: ShapeSet | None = None) -> Evaluation:
     """Score the checkpoint's model on ``shapes``, and ``samples`` generated codes (drawn at
-    ``seed``; 0: none) against them: prior samples, or with ``fit_to`` samples of a Gaussian
-    fitted to the codes of those (training) shapes (trainer.code_density)."""
+    ``seed``; 0: none) against them: prior samples, or with ``fit_to`` samples of a mixture of
+    one Gaussian per class fitted to the codes of those (training) shapes
+    (trainer.code_density)."""
     model = ckpt.build_model()
     family = family_of(ckpt.config, ckpt.kind)
     values = grid_values(ckpt.config, ckpt.kind)
@@ -153,7 +154,7 @@ def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int =
         else:
             if family.editor != "slider":
                 raise ValueError(f"a fitted density needs Gaussian codes, not {family.label}")
-            density = FittedGaussian.fit(_codes(model, family, fit_to.grids))
+            density = FittedMixture.fit(_codes(model, family, fit_to.grids), fit_to.labels)
             generated = density.sample(samples, seed)
         codes = torch.from_numpy(generated).float()
         for start in range(0, samples, BATCH):

@@ -25,9 +25,9 @@ _TEMPERATURE_TIP = ("Samples are z ~ N(0, T² I). T < 1 draws codes nearer the c
                     "shapes only where the model's centre decodes to shapes: the bundled "
                     "model's decodes to blurs, and at T = 0.5 41 of 200 of its samples have no "
                     "surface (6 of 200 at T = 1).")
-_SOURCE_TIP = ("Where the samples come from: the prior N(0, T² I), or a Gaussian fitted to the "
-               "codes of the training shapes, which lands where the data's codes are (far "
-               "fewer empty samples; benchmarks/README.md)")
+_SOURCE_TIP = ("Where the samples come from: the prior N(0, T² I), or one Gaussian per class "
+               "fitted to the codes of the training shapes, which lands where the data's codes "
+               "are (far fewer empty samples; benchmarks/README.md)")
 TILE = 96
 
 
