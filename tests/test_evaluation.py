@@ -122,3 +122,24 @@ def test_evaluate_can_sample_a_density_fitted_to_the_training_codes(trained,
     report = evaluate(trained, val, samples=12, seed=2, fit_to=train)
     assert report.generation.sampler == "fitted" and report.generation.samples == 12
     assert "fitted-density samples" in "\n".join(report.lines())
+
+
+def test_evaluate_reports_progress_and_stops_when_cancelled(trained, tiny_split) -> None:
+    from trainer.evaluation import BATCH, EvaluationCancelled
+
+    val = tiny_split[1]
+    steps: list[tuple[int, int]] = []
+    evaluate(trained, val, samples=BATCH + 1, progress=lambda d, t: steps.append((d, t)))
+    total = -(-len(val) // BATCH) + 2 + 1
+    assert steps == [(k, total) for k in range(1, total + 1)]
+    polls: list[int] = []
+    with pytest.raises(EvaluationCancelled):
+        evaluate(trained, val, samples=40, cancel=lambda: polls.append(1) or len(polls) > 1)
+    assert len(polls) == 2                       # stopped before the second batch
+
+
+def test_evaluate_refuses_shapes_of_another_resolution(trained) -> None:
+    from trainer.errors import DataError
+
+    with pytest.raises(DataError, match="16\\^3 grids, the shapes are 32\\^3"):
+        evaluate(trained, make_procedural(4, 32, 0), samples=0)
