@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.actions import command
+from explorer.ui.class_scores import ValidationScores
 from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
@@ -58,8 +59,10 @@ class TrainingView(QWidget):
         self.progress = QProgressBar(maximum=PROGRESS_STEPS, textVisible=True)
         self.status = QLabel("Ready.", wordWrap=True)
         self.recon = ReconStrip()
+        self.class_scores = ValidationScores()
         self.plots = TrainingPlots()
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
+        self._run_snapshot: RunSnapshot | None = None  # the current run's latest snapshot
         self.import_progress: ImportProgressDialog | None = None  # the last import's dialogs
         self.import_report: ImportReportDialog | None = None
         self._running = self._failed = self._importing = False
@@ -102,6 +105,7 @@ class TrainingView(QWidget):
         left.addWidget(self.progress)
         left.addWidget(self.status)
         left.addWidget(recon)
+        left.addWidget(self.class_scores)
         left.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
         scroll.setWidget(panel)
@@ -132,6 +136,10 @@ class TrainingView(QWidget):
         """Block until the training thread has ended (True) or `msecs` passed (False)."""
         return self._run is None or self._run.wait(msecs)
 
+    def shutdown(self) -> None:
+        """Stop scoring the validation set (the window closes)."""
+        self.class_scores.shutdown()
+
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         """Show an opened run: its settings, history and reconstructions."""
         ckpt = snapshot.checkpoint
@@ -139,6 +147,7 @@ class TrainingView(QWidget):
         self._clear()
         self.plots.show_history(ckpt.history)
         self.recon.set_reconstructions(snapshot.reconstructions)
+        self.class_scores.show_run(snapshot)
         self.status.setText(f"Opened a run of {ckpt.epoch} epoch(s).")
 
     def reset(self) -> None:
@@ -150,6 +159,8 @@ class TrainingView(QWidget):
     def _clear(self) -> None:
         self.plots.clear()
         self.recon.set_reconstructions(None)
+        self.class_scores.clear()
+        self._run_snapshot = None
         self._show_progress(None)
 
     # --- controls -------------------------------------------------------------------------------
@@ -289,6 +300,7 @@ class TrainingView(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snapshot: RunSnapshot) -> None:
+        self._run_snapshot = snapshot
         self.recon.set_reconstructions(snapshot.reconstructions)
         self.snapshot_taken.emit(snapshot)
 
@@ -314,6 +326,8 @@ class TrainingView(QWidget):
         self._running = False
         self._plot_timer.stop()
         self._plot()
+        if self._run_snapshot is not None:
+            self.class_scores.show_run(self._run_snapshot)
         self._update_controls()
         self.running_changed.emit(False)
         self.run_ended.emit(finished)
