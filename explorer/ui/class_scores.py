@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGroupBox,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -30,7 +29,8 @@ from trainer.evaluation import ClassScores, Evaluation, evaluate
 
 HEADERS = ("Class", "Shapes", "IoU", "Hamming")
 VISIBLE_ROWS = 10
-"""The table scrolls beyond this many classes."""
+"""The table scrolls beyond this many classes (the Training view's beyond PANEL_ROWS)."""
+PANEL_ROWS = 7
 VALUE_ROLE = Qt.ItemDataRole.UserRole
 """Each cell also holds its unrounded value under this role."""
 
@@ -38,7 +38,7 @@ VALUE_ROLE = Qt.ItemDataRole.UserRole
 class ScoresTable(QTableWidget):
     """A read-only table of class, shapes, IoU and Hamming distance, one row per class."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, visible_rows: int = VISIBLE_ROWS, parent: QWidget | None = None) -> None:
         super().__init__(0, len(HEADERS), parent)
         self.setHorizontalHeaderLabels(HEADERS)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -50,7 +50,7 @@ class ScoresTable(QTableWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(HEADERS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.setFixedHeight(VISIBLE_ROWS * self.verticalHeader().defaultSectionSize()
+        self.setFixedHeight(visible_rows * self.verticalHeader().defaultSectionSize()
                             + header.sizeHint().height() + 2 * self.frameWidth() + 2)
 
     def set_scores(self, classes: Sequence[ClassScores]) -> None:
@@ -78,14 +78,14 @@ def overall_text(report: Evaluation) -> str:
     return f"IoU {report.iou:.3f}, Hamming {report.hamming:.4f} over {report.shapes} shapes"
 
 
-class ValidationScores(QGroupBox):
+class ValidationScores(QWidget):
     """The latest run's validation IoU and Hamming distance per class, scored on a background
     thread (see the module docstring for when)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Validation per class", parent)
+        super().__init__(parent)
         self.note = QLabel("Scored at the end of a run.", wordWrap=True)
-        self.table = ScoresTable()
+        self.table = ScoresTable(PANEL_ROWS)
         self.button = QPushButton()
         self.score_action = command("Score validation set", self, self.button)
         self.score_action.setToolTip("Decode every validation shape and score it per class")
@@ -93,6 +93,7 @@ class ValidationScores(QGroupBox):
         self._snapshot: RunSnapshot | None = None
         self.job: ComputeJob | None = None
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(self.note)
         layout.addWidget(self.table)
         layout.addWidget(self.button)

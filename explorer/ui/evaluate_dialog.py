@@ -36,6 +36,7 @@ from explorer.ui.settings import DATA, EXPORTS, AppSettings
 from trainer import budgets
 from trainer.checkpoint import Checkpoint
 from trainer.config import BUILTIN_DATA, TrainConfig
+from trainer.data.folder import ImportReport
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
 from trainer.evaluation import Evaluation, evaluate
@@ -68,6 +69,7 @@ class EvaluateDialog(QDialog):
         self.job: ComputeJob | None = None
         self.report: Evaluation | None = None
         self._save_job: BackgroundJob | None = None
+        self._imports: list[ImportReport] = []  # the folder imports of the evaluation under way
         config = ckpt.config
 
         self.data = QComboBox()
@@ -94,6 +96,11 @@ class EvaluateDialog(QDialog):
         self.overall.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = ScoresTable()
         self.generation = QLabel(wordWrap=True)
+        self.generation.setToolTip("MMD: mean distance of a shape to its closest sample (lower "
+                                   "is better). COV: share of shapes that are some sample's "
+                                   "nearest (higher is better). 1-NNA: how often a shape's or "
+                                   "sample's nearest neighbour is of its own kind (0.5 is "
+                                   "ideal: samples and shapes cannot be told apart).")
         self.generation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.save_text_button = QPushButton("Save text...")
         self.save_json_button = QPushButton("Save JSON...")
@@ -183,13 +190,17 @@ class EvaluateDialog(QDialog):
         if not data:
             self._error("Choose a folder of shapes to score the model on.")
             return
-        ckpt = self.ckpt
+        ckpt, imports = self.ckpt, self._imports
+        imports.clear()
 
         def task(progress: Progress, cancelled) -> Evaluation:
             def load(config: TrainConfig) -> ShapeSet:
-                return load_run_data(config, cancel=cancelled, progress=lambda done, total, _:
-                                     progress(f"Importing file {done}/{total}", done,
-                                              total)).shapes
+                run_data = load_run_data(config, cancel=cancelled, progress=lambda done, total,
+                                         _: progress(f"Importing file {done}/{total}", done,
+                                                     total))
+                if run_data.report is not None:
+                    imports.append(run_data.report)
+                return run_data.shapes
 
             check_request(samples, seed, sampler)
             shapes, fit_to = evaluation_shapes(ckpt.config, data, sampler, load)
@@ -237,11 +248,23 @@ class EvaluateDialog(QDialog):
     def _on_evaluated(self, report: Evaluation) -> None:
         self._finish()
         self.report = report
-        self.status.setText(f"Scored on {self._describe(self.data_choice())}.")
+        data = self.data_choice()
+        if data == BUILTIN_DATA or not self._imports:
+            self.status.setText("Scored on the run's validation shapes.")
+            self.status.setToolTip("")
+        else:
+            imported = self._imports[0]
+            skipped = len(imported.failed)
+            self.status.setText(f"Scored on {data}: {imported.imported} shapes imported at "
+                                f"{imported.resolution}³, {skipped} file"
+                                f"{'s' * (skipped != 1)} skipped"
+                                f"{' (the tooltip says why)' * bool(skipped)}.")
+            self.status.setToolTip(imported.summary())
         self.overall.setText(f"<b>Reconstruction</b>: {html.escape(overall_text(report))}")
         self.table.set_scores(report.classes)
         self.generation.setText(_generation_html(report))
         self._update()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -271,10 +294,8 @@ class EvaluateDialog(QDialog):
         what, done, total = progress
         self.progress.setRange(0, PROGRESS_STEPS)
         self.progress.setValue(round(done / max(total, 1) * PROGRESS_STEPS))
-        self.progress.setFormat(what)
-
-    def _describe(self, data: str) -> str:
-        return "the run's validation shapes" if data == BUILTIN_DATA else data
+        self.progress.setFormat("%p%")
+        self.status.setText(f"{what} ...")
 
     # --- saving ---------------------------------------------------------------------------------
     def save(self, kind: str) -> None:
@@ -320,6 +341,5 @@ def _generation_html(report: Evaluation) -> str:
         return "<b>Samples</b>: none scored."
     source = "prior" if g.sampler == "prior" else "fitted-density"
     return (f"<b>{g.samples} {source} samples</b> against {g.reference} shapes "
-            f"(distance 1 − IoU):<br>MMD {g.mmd:.3f} (lower is better) · COV {g.cov:.3f} "
-            f"(higher is better) · 1-NNA {g.nna:.3f} (0.5 is ideal) · {g.empty_samples} "
-            "empty")
+            f"(distance 1 − IoU):<br>MMD {g.mmd:.3f} · COV {g.cov:.3f} · 1-NNA {g.nna:.3f} · "
+            f"{g.empty_samples} empty")

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -93,8 +94,11 @@ class TrainingView(QWidget):
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
-        recon = QGroupBox("Validation reconstructions")
-        QVBoxLayout(recon).addWidget(self.recon)
+        recon = QGroupBox("Validation")
+        self.validation_tabs = QTabWidget()
+        self.validation_tabs.addTab(self.recon, "Reconstructions")
+        self.validation_tabs.addTab(self.class_scores, "Per class")
+        QVBoxLayout(recon).addWidget(self.validation_tabs)
 
         panel = QWidget()
         panel.setFixedWidth(PANEL_WIDTH)
@@ -105,7 +109,6 @@ class TrainingView(QWidget):
         left.addWidget(self.progress)
         left.addWidget(self.status)
         left.addWidget(recon)
-        left.addWidget(self.class_scores)
         left.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
         scroll.setWidget(panel)

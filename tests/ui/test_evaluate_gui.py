@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from explorer.cli import main
 from explorer.ui.class_scores import VALUE_ROLE, ScoresTable
 from trainer.checkpoint import load_checkpoint
+from trainer.data.folder import load_folder
+from trainer.data.procedural import make_procedural
 from trainer.data.sources import load_shapes
 from trainer.evaluation import Evaluation, evaluate
 
@@ -87,7 +90,7 @@ def test_evaluate_shows_the_reports_figures_and_saves_the_commands_json_and_text
     assert dialogs.errors == []
 
 
-def test_a_bad_folder_gets_a_dialog_and_cancel_stops_both_keeping_the_last_report(
+def test_folders_bad_and_good_and_cancel_keep_the_settings_and_the_last_report(
         opened, qtbot, dialogs, tmp_path) -> None:
     dialog = evaluate_dialog(opened, qtbot, samples=0)
     click(qtbot, dialog.evaluate_button)
@@ -104,6 +107,25 @@ def test_a_bad_folder_gets_a_dialog_and_cancel_stops_both_keeping_the_last_repor
     assert "missing" in dialogs.errors[1]
     assert dialog.report is shown and dialog.table.rows() == rows
     assert dialog.folder.text() == str(tmp_path / "missing") and dialog.evaluate_button.isEnabled()
+
+    folder = tmp_path / "shapes"
+    grids = make_procedural(4, 16, 7).grids
+    for i, grid in enumerate(grids):
+        (folder / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"kind{i % 2}" / f"{i}.npy", grid[0])
+    (folder / "kind0" / "broken.npy").write_bytes(b"not a grid")
+    dialog.folder.clear()
+    qtbot.keyClicks(dialog.folder, str(folder))
+    click(qtbot, dialog.evaluate_button)
+    qtbot.waitUntil(lambda: dialog.report is not shown, timeout=WAIT_MS)
+    assert dialog.status.text() == (f"Scored on {folder}: 4 shapes imported at 16³, 1 file "
+                                    "skipped (the tooltip says why).")
+    assert "broken.npy" in dialog.status.toolTip()
+    ckpt = opened.snapshot.checkpoint
+    expected = evaluate(ckpt, load_folder(folder, 16), samples=0)
+    assert table_values(dialog.table) == expected_values(expected)
+    assert [row[0] for row in dialog.table.rows()] == ["kind0", "kind1"]
+    shown, rows = dialog.report, dialog.table.rows()
 
     dialog.data.setCurrentIndex(0)
     dialog.samples.setValue(1024)
