@@ -76,7 +76,7 @@ class EvaluateDialog(QDialog):
         if config.is_builtin_data:
             self.data.addItem("The run's validation shapes (built-in solids)", BUILTIN_DATA)
         else:
-            self.data.addItem(f"The run's folder: {config.data}", config.data)
+            self.data.addItem(f"The run's folder (all its shapes): {config.data}", config.data)
         self.data.addItem("A folder of shapes ...", OTHER_FOLDER)
         self.folder = QLineEdit(placeholderText="folder of mesh or grid files")
         self.browse_button = QPushButton("Browse...")
