@@ -137,7 +137,7 @@ class EvaluateDialog(QDialog):
         run.addWidget(self.evaluate_button)
         run.addWidget(self.cancel_button)
         run.addWidget(self.progress, 1)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.button_box = buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.save_text_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.save_json_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)

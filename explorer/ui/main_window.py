@@ -271,17 +271,22 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def evaluate_model(self) -> None:
-        """Model > Evaluate model: a dialog that scores the latest model (an earlier one's
-        evaluation stops)."""
+        """Model > Evaluate model: the dialog for the latest model (raised again with its report
+        while the model is the same; a new one, stopping the old one's evaluation, otherwise)."""
         from explorer.ui.evaluate_dialog import EvaluateDialog
 
         if self.snapshot is None:
             return
-        if self.evaluate_dialog is not None:
-            self.evaluate_dialog.shutdown()
-            self.evaluate_dialog.deleteLater()
-        self.evaluate_dialog = EvaluateDialog(self.snapshot.checkpoint, self.settings, self)
-        self.evaluate_dialog.show()
+        dialog = self.evaluate_dialog
+        if dialog is None or dialog.ckpt is not self.snapshot.checkpoint:
+            if dialog is not None:
+                dialog.reject()
+                dialog.deleteLater()
+            dialog = self.evaluate_dialog = EvaluateDialog(self.snapshot.checkpoint,
+                                                           self.settings, self)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     # --- File menu ------------------------------------------------------------------------------
     @Slot()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 
 from explorer.cli import main
 from explorer.ui.class_scores import VALUE_ROLE, ScoresTable
@@ -88,6 +89,12 @@ def test_evaluate_shows_the_reports_figures_and_saves_the_commands_json_and_text
     assert (tmp_path / "gui" / "report.json").read_text() == cli_json.read_text()
     assert (tmp_path / "gui" / "report.txt").read_text() == capsys.readouterr().out
     assert dialogs.errors == []
+
+    click(qtbot, dialog.button_box.button(QDialogButtonBox.StandardButton.Close))
+    assert not dialog.isVisible()
+    opened.evaluate_action.trigger()                    # the same model: its report is kept
+    assert opened.evaluate_dialog is dialog and dialog.isVisible()
+    assert table_values(dialog.table) == expected_values(expected)
 
 
 def test_folders_bad_and_good_and_cancel_keep_the_settings_and_the_last_report(
