@@ -92,6 +92,7 @@ class ValidationScores(QWidget):
         self.score_action.triggered.connect(self.score)
         self._snapshot: RunSnapshot | None = None
         self.job: ComputeJob | None = None
+        self._shut_down = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(self.note)
@@ -119,7 +120,7 @@ class ValidationScores(QWidget):
     @Slot()
     def score(self) -> None:
         snapshot = self._snapshot
-        if snapshot is None or snapshot.session.shapes is None:
+        if snapshot is None or snapshot.session.shapes is None or self._shut_down:
             return
         self._cancel()
         ckpt, shapes = snapshot.checkpoint, snapshot.session.shapes
@@ -140,7 +141,9 @@ class ValidationScores(QWidget):
         self._update()
 
     def shutdown(self, timeout_s: float = 2.0) -> None:
-        """Stop scoring and wait up to ``timeout_s`` for the thread (the window closes)."""
+        """Stop scoring and wait up to ``timeout_s`` for the thread; start no more (the window
+        closes, and a run's last signals may still arrive)."""
+        self._shut_down = True
         job = self.job
         self._cancel()
         if job is not None:
