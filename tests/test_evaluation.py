@@ -143,3 +143,26 @@ def test_evaluate_refuses_shapes_of_another_resolution(trained) -> None:
 
     with pytest.raises(DataError, match="16\\^3 grids, the shapes are 32\\^3"):
         evaluate(trained, make_procedural(4, 32, 0), samples=0)
+
+
+def test_the_data_choice_names_the_shapes_and_refuses_what_the_model_cannot_score(
+        tiny_config, tiny_split) -> None:
+    from trainer.config import TrainConfig
+    from trainer.errors import ConfigError
+    from trainer.evaluation_run import evaluation_shapes
+
+    loaded: list[str] = []
+
+    def load(config: TrainConfig):
+        loaded.append(config.data)
+        return make_procedural(tiny_config.dataset_size, 16, tiny_config.seed)
+
+    shapes, fit_to = evaluation_shapes(tiny_config, "builtin", "fitted", load)
+    assert len(shapes) == len(tiny_split[1]) and len(fit_to) == len(tiny_split[0])
+    shapes, fit_to = evaluation_shapes(tiny_config, "some/folder", "prior", load)
+    assert loaded[-1] == "some/folder" and fit_to is None
+    sdf = tiny_config.with_overrides(grid="sdf", likelihood="gaussian")
+    with pytest.raises(ConfigError, match="signed distances of the built-in solids"):
+        evaluation_shapes(sdf, "some/folder", "prior", load)
+    with pytest.raises(ConfigError, match="built-in runs only"):
+        evaluation_shapes(tiny_config.with_overrides(data="my/shapes"), "other", "fitted", load)

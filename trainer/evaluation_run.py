@@ -48,6 +48,9 @@ def evaluation_shapes(config: TrainConfig, data: str | None, sampler: str,
                               "with a folder of shapes")
         train, shapes = load(config).split(config.val_fraction, config.seed)
         return shapes, train if sampler == "fitted" else None
+    if config.grid == "sdf":
+        raise ConfigError("this model works on signed distances of the built-in solids; a "
+                          "folder of shapes (occupancy grids) cannot be scored with it")
     shapes = load(config.with_overrides(data=data))
     if sampler == "fitted":
         return shapes, load(config).split(config.val_fraction, config.seed)[0]
