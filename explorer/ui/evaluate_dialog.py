@@ -163,6 +163,7 @@ class EvaluateDialog(QDialog):
                                                   self.settings.last_folder(DATA))
         if folder:
             self.folder.setText(folder)
+            self.settings.remember_folder(DATA, folder)
 
     @Slot()
     def _update(self) -> None:

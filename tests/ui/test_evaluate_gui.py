@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
 from explorer.cli import main
 from explorer.ui.class_scores import VALUE_ROLE, ScoresTable
@@ -98,7 +98,7 @@ def test_evaluate_shows_the_reports_figures_and_saves_the_commands_json_and_text
 
 
 def test_folders_bad_and_good_and_cancel_keep_the_settings_and_the_last_report(
-        opened, qtbot, dialogs, tmp_path) -> None:
+        opened, qtbot, dialogs, tmp_path, monkeypatch) -> None:
     dialog = evaluate_dialog(opened, qtbot, samples=0)
     click(qtbot, dialog.evaluate_button)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=WAIT_MS)
@@ -121,8 +121,9 @@ def test_folders_bad_and_good_and_cancel_keep_the_settings_and_the_last_report(
         (folder / f"kind{i % 2}").mkdir(parents=True, exist_ok=True)
         np.save(folder / f"kind{i % 2}" / f"{i}.npy", grid[0])
     (folder / "kind0" / "broken.npy").write_bytes(b"not a grid")
-    dialog.folder.clear()
-    qtbot.keyClicks(dialog.folder, str(folder))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: str(folder))
+    click(qtbot, dialog.browse_button)
+    assert dialog.folder.text() == str(folder)
     click(qtbot, dialog.evaluate_button)
     qtbot.waitUntil(lambda: dialog.report is not shown, timeout=WAIT_MS)
     assert dialog.status.text() == (f"Scored on {folder}: 4 shapes imported at 16³, 1 file "
