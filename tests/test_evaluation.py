@@ -148,3 +148,49 @@ def test_evaluate_can_sample_a_density_fitted_to_the_training_codes(trained,
     report = evaluate(trained, val, samples=12, seed=2, fit_to=train)
     assert report.generation.sampler == "fitted" and report.generation.samples == 12
     assert "fitted-density samples" in "\n".join(report.lines())
+
+
+def test_evaluate_reports_progress_and_stops_when_cancelled(trained, tiny_split) -> None:
+    from trainer.evaluation import BATCH, EvaluationCancelled
+
+    val = tiny_split[1]
+    steps: list[tuple[int, int]] = []
+    evaluate(trained, val, samples=BATCH + 1, progress=lambda d, t: steps.append((d, t)))
+    total = -(-len(val) // BATCH) + 2 + 1
+    assert steps == [(k, total) for k in range(1, total + 1)]
+    polls: list[int] = []
+    with pytest.raises(EvaluationCancelled):
+        evaluate(trained, val, samples=40, cancel=lambda: polls.append(1) or len(polls) > 1)
+    assert len(polls) == 2                       # stopped before the second batch
+
+
+def test_evaluate_refuses_shapes_of_another_resolution(trained) -> None:
+    from trainer.errors import DataError
+
+    with pytest.raises(DataError, match="16\\^3 grids, the shapes are 32\\^3"):
+        evaluate(trained, make_procedural(4, 32, 0), samples=0)
+
+
+def test_the_data_choice_names_the_shapes_and_refuses_what_the_model_cannot_score(
+        tiny_config, tiny_split) -> None:
+    from trainer.config import TrainConfig
+    from trainer.errors import ConfigError
+    from trainer.evaluation_run import evaluation_shapes
+
+    loaded: list[str] = []
+
+    def load(config: TrainConfig):
+        loaded.append(config.data)
+        return make_procedural(tiny_config.dataset_size, 16, tiny_config.seed)
+
+    shapes, fit_to = evaluation_shapes(tiny_config, "builtin", "fitted", load)
+    assert len(shapes) == len(tiny_split[1]) and len(fit_to) == len(tiny_split[0])
+    shapes, fit_to = evaluation_shapes(tiny_config, "some/folder", "prior", load)
+    assert loaded[-1] == "some/folder" and fit_to is None
+    sdf = tiny_config.with_overrides(grid="sdf", likelihood="gaussian")
+    with pytest.raises(ConfigError, match="signed distances of the built-in solids"):
+        evaluation_shapes(sdf, "some/folder", "prior", load)
+    # a folder run fits its density to its own training split, whatever shapes it is scored on
+    folder_run = tiny_config.with_overrides(data="my/shapes")
+    shapes, fit_to = evaluation_shapes(folder_run, "other", "fitted", load)
+    assert loaded[-2:] == ["other", "my/shapes"] and len(fit_to) == len(tiny_split[0])

@@ -21,9 +21,8 @@ from typing import TextIO
 import torch
 
 from trainer import budgets
-from trainer.atomic import atomic_write
 from trainer.checkpoint import Checkpoint, check_model_size, load_checkpoint, save_checkpoint
-from trainer.config import BUILTIN_DATA, SETTINGS, TrainConfig
+from trainer.config import SETTINGS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
@@ -39,6 +38,13 @@ from trainer.distributed import (
 from trainer.error_line import printable
 from trainer.errors import ConfigError
 from trainer.evaluation import evaluate
+from trainer.evaluation_run import (
+    check_request,
+    evaluation_shapes,
+    report_json,
+    report_text,
+    write_report,
+)
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
@@ -218,8 +224,6 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     trainer = Trainer(config, train, val, on_progress=bar.update,
                       on_report=on_report, checkpoint_path=args.checkpoint, resume_from=resume,
                       device=device, amp=args.amp, ranks=ranks, sync_bn=args.sync_bn)
-    for choice in trainer.choices:
-        print(f"chosen from the data: {choice.line()}", file=out, flush=True)
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
     try:
         finished = trainer.run()
@@ -321,36 +325,17 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print (and with --json write) the evaluation of a checkpoint on a set of shapes."""
-    if not 0 <= args.samples <= budgets.SAMPLES:
-        raise ConfigError(f"--samples must be 0..{budgets.SAMPLES}, got {args.samples}")
-    if not 0 <= args.seed < 2**63:
-        raise ConfigError(f"--seed must be 0..2^63-1, got {args.seed}")
+    check_request(args.samples, args.seed, args.sampler)
     _check_output_file(args.json, "JSON report")
     ckpt = load_checkpoint(args.checkpoint)
-    config = ckpt.config
-    if args.data is None and not config.is_builtin_data:
-        raise ConfigError(f"this run trained on the folder {printable(config.data)}; give "
-                          "--data with a folder of shapes to score it on")
-    fit_to = None
-    if args.data in (None, BUILTIN_DATA):
-        if not config.is_builtin_data:
-            raise ConfigError("this run did not train on the built-in solids; give --data "
-                              "with a folder of shapes")
-        train, shapes = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)
-        fit_to = train if args.sampler == "fitted" else None
-    else:
-        shapes = _load_data(config.with_overrides(data=args.data), sys.stderr)
-        if args.sampler == "fitted":
-            fit_to = _load_data(config, sys.stderr).split(config.val_fraction, config.seed)[0]
+    shapes, fit_to = evaluation_shapes(ckpt.config, args.data, args.sampler,
+                                       lambda config: _load_data(config, sys.stderr))
     print(f"scoring {len(shapes)} shapes and {args.samples} prior samples ...", file=sys.stderr,
           flush=True)
     report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed, fit_to=fit_to)
-    for line in report.lines():
-        print(line)
+    print(report_text(report), end="")
     if args.json is not None:
-        text = json.dumps(report.to_dict(), indent=1)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(args.json, lambda f: f.write(text.encode()))
+        write_report(args.json, report_json(report))
     return 0
 
 

@@ -15,6 +15,7 @@ two voxel grids, for a set S of prior samples against a reference set R of shape
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import torch
 from trainer.checkpoint import Checkpoint
 from trainer.code_density import FittedMixture
 from trainer.data.shapeset import ShapeSet
+from trainer.errors import DataError
 from trainer.families import LatentFamily, family_of
 from trainer.grid_values import grid_values
 
@@ -33,6 +35,12 @@ SPECK_SHARE = 0.001
 speck: too small to be a shape."""
 DISTANCE_ROWS = 256
 """Rows of the distance matrix computed at once (bounds the memory of the products)."""
+Progress = Callable[[int, int], None]
+"""progress(steps done, steps in all): a batch decoded, or the scores computed."""
+
+
+class EvaluationCancelled(Exception):
+    """The evaluation was stopped through its ``cancel`` callback."""
 
 
 @dataclass(frozen=True)
@@ -125,16 +133,34 @@ def generative_scores(samples: np.ndarray, reference: np.ndarray,
 
 @torch.no_grad()
 def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int = 0,
-             fit_to: ShapeSet | None = None) -> Evaluation:
+             fit_to: ShapeSet | None = None, *, progress: Progress | None = None,
+             cancel: Callable[[], bool] | None = None) -> Evaluation:
     """Score the checkpoint's model on ``shapes``, and ``samples`` generated codes (drawn at
     ``seed``; 0: none) against them: prior samples, or with ``fit_to`` samples of a mixture of
     one Gaussian per class fitted to the codes of those (training) shapes
-    (trainer.code_density)."""
+    (trainer.code_density).
+
+    ``progress(done, total)`` follows every batch; ``cancel()`` is polled before every batch
+    and stops the evaluation (EvaluationCancelled) when it returns True."""
+    _check_shapes(ckpt, shapes)
+    total = -(-len(shapes) // BATCH) + (-(-samples // BATCH) + 1 if samples > 0 else 0)
+    done = 0
+
+    def step() -> None:
+        """Poll ``cancel``, then report the steps finished so far."""
+        nonlocal done
+        if cancel is not None and cancel():
+            raise EvaluationCancelled("evaluation cancelled")
+        if progress is not None and done:
+            progress(done, total)
+        done += 1
+
     model = ckpt.build_model()
     family = family_of(ckpt.config, ckpt.kind)
     values = grid_values(ckpt.config, ckpt.kind)
     truth_all, decoded_all = [], []
     for start in range(0, len(shapes), BATCH):
+        step()
         y = torch.from_numpy(shapes.grids[start:start + BATCH]).float()
         code = family.codes(family.posterior(model, y))
         decoded_all.append(values.inside(values.activate(model.decode(code).float())).numpy())
@@ -158,11 +184,29 @@ def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int =
             generated = density.sample(samples, seed)
         codes = torch.from_numpy(generated).float()
         for start in range(0, samples, BATCH):
+            step()
             out = values.activate(model.decode(codes[start:start + BATCH]).float())
             drawn.append(values.inside(out).numpy()[:, 0])
+        step()
         generation = generative_scores(np.concatenate(drawn), truth,
                                        "prior" if fit_to is None else "fitted")
+    step()
     return Evaluation(len(shapes), float(iou.mean()), float(hamming.mean()), classes, generation)
+
+
+def _check_shapes(ckpt: Checkpoint, shapes: ShapeSet) -> None:
+    """DataError unless ``shapes`` are grids of the model's resolution and kind."""
+    resolution = ckpt.config.resolution
+    if len(shapes) == 0:
+        raise DataError("there are no shapes to score the model on")
+    if shapes.resolution != resolution:
+        raise DataError(f"the model works on {resolution}^3 grids, the shapes are "
+                        f"{shapes.resolution}^3: import them at {resolution}^3")
+    signed = ckpt.config.grid == "sdf"
+    if shapes.signed != signed:
+        want, have = ("signed distances", "occupancy grids") if signed else \
+            ("occupancy grids", "signed distances")
+        raise DataError(f"the model works on {want}, the shapes are {have}")
 
 
 @torch.no_grad()

@@ -26,6 +26,7 @@ from trainer.budgets import ERROR_CHARS
 from trainer.error_line import printable
 
 if TYPE_CHECKING:
+    from explorer.ui.evaluate_dialog import EvaluateDialog
     from explorer.ui.explore_view import ExploreView
     from explorer.ui.snapshot import RunSnapshot
     from explorer.ui.training_view import TrainingView
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self._startup_model = Path(startup_model) if startup_model is not None else None
         self._no_model_hint = ""
         self.shortcuts_dialog: ShortcutsDialog | None = None
+        self.evaluate_dialog: EvaluateDialog | None = None
         self._make_menus()
         self._update_actions()
         self.file_opener = FileOpener(self)
@@ -153,6 +155,10 @@ class MainWindow(QMainWindow):
                                               lambda: self._trigger_explore("screenshot_action"))
         self.camera_action = self._action(explore_menu, "&Reset camera", "Ctrl+0",
                                           lambda: self._trigger_explore("reset_camera_action"))
+
+        model_menu = bar.addMenu("&Model")
+        self.evaluate_action = self._action(model_menu, "E&valuate model...", None,
+                                            self.evaluate_model)
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts",
@@ -219,6 +225,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.save_action.setEnabled(self.snapshot is not None and self._save_job is None)
+        self.evaluate_action.setEnabled(idle and self.snapshot is not None)
         exploring = ready and self.explore.session is not None
         for action in (self.samples_action, self.export_action, self.screenshot_action,
                        self.camera_action):
@@ -261,6 +268,25 @@ class MainWindow(QMainWindow):
             self.shortcuts_dialog.deleteLater()
         self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
         self.shortcuts_dialog.show()
+
+    @Slot()
+    def evaluate_model(self) -> None:
+        """Model > Evaluate model: the dialog for the latest model (raised again with its report
+        while the model is the same; a new one, stopping the old one's evaluation, otherwise)."""
+        from explorer.ui.evaluate_dialog import EvaluateDialog
+
+        if self.snapshot is None:
+            return
+        dialog = self.evaluate_dialog
+        if dialog is None or dialog.ckpt is not self.snapshot.checkpoint:
+            if dialog is not None:
+                dialog.reject()
+                dialog.deleteLater()
+            dialog = self.evaluate_dialog = EvaluateDialog(self.snapshot.checkpoint,
+                                                           self.settings, self)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     # --- File menu ------------------------------------------------------------------------------
     @Slot()
@@ -504,6 +530,9 @@ class MainWindow(QMainWindow):
             return
         self._finish_save_in_flight()
         self.explore.shutdown()
+        self.training.shutdown()
+        if self.evaluate_dialog is not None:
+            self.evaluate_dialog.shutdown()
         self.settings.save_window(self, {EXPLORE_SPLITTER: self.explore.splitter})
         if self.shortcuts_dialog is not None:
             self.shortcuts_dialog.close()

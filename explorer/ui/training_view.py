@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.ui.actions import command
+from explorer.ui.class_scores import ValidationScores
 from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
@@ -63,8 +65,10 @@ class TrainingView(QWidget):
         self.chosen.setStyleSheet("color: #555;")
         self.chosen.hide()
         self.recon = ReconStrip()
+        self.class_scores = ValidationScores()
         self.plots = TrainingPlots()
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
+        self._run_snapshot: RunSnapshot | None = None  # the current run's latest snapshot
         self.import_progress: ImportProgressDialog | None = None  # the last import's dialogs
         self.import_report: ImportReportDialog | None = None
         self._running = self._failed = self._importing = False
@@ -95,8 +99,11 @@ class TrainingView(QWidget):
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
-        recon = QGroupBox("Validation reconstructions")
-        QVBoxLayout(recon).addWidget(self.recon)
+        recon = QGroupBox("Validation")
+        self.validation_tabs = QTabWidget()
+        self.validation_tabs.addTab(self.recon, "Reconstructions")
+        self.validation_tabs.addTab(self.class_scores, "Per class")
+        QVBoxLayout(recon).addWidget(self.validation_tabs)
 
         panel = QWidget()
         panel.setFixedWidth(PANEL_WIDTH)
@@ -138,6 +145,10 @@ class TrainingView(QWidget):
         """Block until the training thread has ended (True) or `msecs` passed (False)."""
         return self._run is None or self._run.wait(msecs)
 
+    def shutdown(self) -> None:
+        """Stop scoring the validation set (the window closes)."""
+        self.class_scores.shutdown()
+
     def show_snapshot(self, snapshot: RunSnapshot) -> None:
         """Show an opened run: its settings, history and reconstructions."""
         ckpt = snapshot.checkpoint
@@ -145,6 +156,7 @@ class TrainingView(QWidget):
         self._clear()
         self.plots.show_history(ckpt.history)
         self.recon.set_reconstructions(snapshot.reconstructions)
+        self.class_scores.show_run(snapshot)
         self.status.setText(f"Opened a run of {ckpt.epoch} epoch(s).")
 
     def reset(self) -> None:
@@ -157,6 +169,8 @@ class TrainingView(QWidget):
         self.plots.clear()
         self.recon.set_reconstructions(None)
         self._on_chose(())
+        self.class_scores.clear()
+        self._run_snapshot = None
         self._show_progress(None)
 
     # --- controls -------------------------------------------------------------------------------
@@ -302,6 +316,7 @@ class TrainingView(QWidget):
 
     @Slot(object)
     def _on_snapshot(self, snapshot: RunSnapshot) -> None:
+        self._run_snapshot = snapshot
         self.recon.set_reconstructions(snapshot.reconstructions)
         self.snapshot_taken.emit(snapshot)
 
@@ -327,6 +342,8 @@ class TrainingView(QWidget):
         self._running = False
         self._plot_timer.stop()
         self._plot()
+        if self._run_snapshot is not None:
+            self.class_scores.show_run(self._run_snapshot)
         self._update_controls()
         self.running_changed.emit(False)
         self.run_ended.emit(finished)
