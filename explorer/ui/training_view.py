@@ -27,6 +27,7 @@ from explorer.ui.actions import command
 from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
+from explorer.ui.run_comparison import RunComparison
 from explorer.ui.snapshot import RunSnapshot
 from explorer.ui.training_plots import TrainingPlots
 from explorer.ui.training_worker import TrainingRun
@@ -59,6 +60,10 @@ class TrainingView(QWidget):
         self.status = QLabel("Ready.", wordWrap=True)
         self.recon = ReconStrip()
         self.plots = TrainingPlots()
+        self._history: tuple[EpochReport, ...] = ()  # the reports the plots show
+        self.comparison = RunComparison(self.plots, lambda: self._history)
+        self.comparison.error.connect(self.error)
+        self.comparison.exported.connect(self._on_exported)
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
         self.import_progress: ImportProgressDialog | None = None  # the last import's dialogs
         self.import_report: ImportReportDialog | None = None
@@ -102,6 +107,7 @@ class TrainingView(QWidget):
         left.addWidget(self.progress)
         left.addWidget(self.status)
         left.addWidget(recon)
+        left.addWidget(self.comparison)
         left.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
         scroll.setWidget(panel)
@@ -137,7 +143,8 @@ class TrainingView(QWidget):
         ckpt = snapshot.checkpoint
         self.form.set_config(ckpt.config)
         self._clear()
-        self.plots.show_history(ckpt.history)
+        self._show_history(tuple(ckpt.history))
+        self.comparison.refresh()
         self.recon.set_reconstructions(snapshot.reconstructions)
         self.status.setText(f"Opened a run of {ckpt.epoch} epoch(s).")
 
@@ -149,6 +156,8 @@ class TrainingView(QWidget):
 
     def _clear(self) -> None:
         self.plots.clear()
+        self._history = ()
+        self.comparison.update_actions()
         self.recon.set_reconstructions(None)
         self._show_progress(None)
 
@@ -283,9 +292,18 @@ class TrainingView(QWidget):
     def _plot(self) -> None:
         """Draw the newest history, then hold further redraws back for PLOT_INTERVAL_MS."""
         if self._unplotted is not None:
-            self.plots.show_history(self._unplotted)
+            self._show_history(self._unplotted)
             self._unplotted = None
             self._plot_timer.start()
+
+    def _show_history(self, history: tuple[EpochReport, ...]) -> None:
+        self._history = history
+        self.plots.show_history(history)
+        self.comparison.update_actions()
+
+    @Slot(str)
+    def _on_exported(self, path: str) -> None:
+        self.status.setText(f"Wrote {path}.")
 
     @Slot(object)
     def _on_snapshot(self, snapshot: RunSnapshot) -> None:
