@@ -28,6 +28,7 @@ from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
 from explorer.ui.run_comparison import RunComparison
+from explorer.ui.run_logs_form import RunLogsForm
 from explorer.ui.snapshot import RunSnapshot
 from explorer.ui.training_plots import TrainingPlots
 from explorer.ui.training_worker import TrainingRun
@@ -51,6 +52,7 @@ class TrainingView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.form = ConfigForm()
+        self.logs = RunLogsForm()
         self.form_error = QLabel(wordWrap=True)
         self.form_error.setStyleSheet("color: #c0392b;")
         self.start_button = QPushButton("Start")
@@ -103,6 +105,7 @@ class TrainingView(QWidget):
         left = QVBoxLayout(panel)
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(settings)
+        left.addWidget(self.logs)
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.status)
@@ -167,16 +170,17 @@ class TrainingView(QWidget):
         """Start a run with the form's settings; refused (nothing starts) when they are invalid."""
         if self.is_running():
             return
-        error = self.form.error()
+        error = self.form.error() or self.logs.error()
         if error is not None:
             self.form_error.setText(error)
             return
         config = self.form.config()
+        logs = self.logs.options()
         self._epochs = config.epochs
         self._clear()
         if self._run is not None:
             self._run.wait()  # it has ended; its thread is finishing
-        self._run = TrainingRun(config)
+        self._run = TrainingRun(config, logs)
         worker = self._run.worker
         worker.status.connect(self._on_status)
         worker.import_progressed.connect(self._on_import_progress)
@@ -243,6 +247,7 @@ class TrainingView(QWidget):
         error = None if running else self.form.error()
         self.form_error.setText(error or "")
         self.form.set_editable(not running)
+        self.logs.set_editable(not running)
         self.start_action.setEnabled(not running and error is None)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
