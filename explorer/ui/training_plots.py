@@ -166,7 +166,8 @@ class TrainingPlots(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.plots: dict[str, pg.PlotWidget] = {}   # the first series' field -> its plot
         self._plot_of: dict[pg.PlotWidget, tuple[pg.PlotDataItem, ...]] = {}
-        self._series_plot: dict[str, tuple[pg.PlotWidget, bool]] = {}  # field -> plot, dashed
+        self._series_plot: dict[str, tuple[pg.PlotWidget, bool, bool]] = {}
+        """Each plotted report field -> its plot, whether dashed, whether on a log axis."""
         self.overlays: dict[str, list[pg.PlotDataItem]] = {}   # run label -> its curves
         self._runs: tuple[OverlaidRun, ...] = ()
         grid = QGridLayout()
@@ -225,7 +226,7 @@ class TrainingPlots(QWidget):
             curve = item.plot(pen=pen, name=s.name, symbol="o", symbolSize=5,
                               symbolBrush=s.color, symbolPen=None)
             self.curves[s.field] = curve
-            self._series_plot[s.field] = (widget, s.dashed)
+            self._series_plot[s.field] = (widget, s.dashed, spec.log_y)
             curves.append(curve)
         if spec.y_range is not None:
             item.setYRange(*spec.y_range)
@@ -335,11 +336,12 @@ class TrainingPlots(QWidget):
                 curve.getViewBox().removeItem(curve)
         self.overlays = {}
         targets = dict(self._series_plot)
-        targets.update({field: (self.plots[field], False) for field in self._latent_fields})
+        targets.update({field: (self.plots[field], False, False)
+                        for field in self._latent_fields})
         for run in runs:
             epochs = np.array([r.epoch for r in run.history], dtype=float)
             curves = []
-            for field, (widget, dashed) in targets.items():
+            for field, (widget, dashed, log_y) in targets.items():
                 stat = self._latent_fields.get(field)
                 values = stat.values(run.history) if stat else _values(run.history, field)
                 if not len(values) or np.isnan(values).all():
@@ -348,6 +350,7 @@ class TrainingPlots(QWidget):
                 curve = pg.PlotDataItem(epochs, values, pen=pen, symbol="o", symbolSize=4,
                                         symbolBrush=run.color, symbolPen=None,
                                         name=f"{run.label}: {field}")
+                curve.setLogMode(False, log_y)
                 widget.getPlotItem().vb.addItem(curve)
                 curves.append(curve)
             self.overlays[run.label] = curves

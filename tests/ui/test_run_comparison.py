@@ -75,6 +75,9 @@ def test_two_runs_are_overlaid_with_their_data_and_a_legend_of_what_differs(
     assert list(x) == [1, 2] and np.allclose(y, [0.1, 0.3])
     colours = {c.opts["pen"].color().name() for c in ious.values()}
     assert len(colours) == 2
+    loss_plot = view.plots.plots["train_loss"].getPlotItem().vb
+    loss = next(c for c in overlays["a (lr=0.001)"] if c.getViewBox() is loss_plot)
+    assert list(loss.opts["logMode"]) == [False, True]     # drawn on the plot's log axis
 
     legend.item(0).setSelected(True)
     qtbot.mouseClick(button(view, "Remove"), Qt.MouseButton.LeftButton)
