@@ -30,6 +30,7 @@ def test_train_writes_scalars_hparams_embedding_and_meshes(tmp_path):
     assert [e.step for e in events.Scalars("validation/iou")] == [1, 2]
     assert 0 <= events.Scalars("validation/iou")[-1].value <= 1
     assert "final/val_iou" in scalars
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
     assert any(tag.startswith("reconstruction/") for tag in events.Tags()["tensors"])
     projector = next(logs.rglob("projector_config.pbtxt")).read_text()
     assert "validation_codes" in projector and "sprite" in projector
