@@ -49,6 +49,14 @@ def test_missing_package_names_the_extra(monkeypatch, capsys, tmp_path):
     assert not (tmp_path / "m.pt").exists()
 
 
+def test_a_file_in_place_of_the_log_folder_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "tb").write_text("")
+    assert main(["train", *TINY, "--checkpoint", str(tmp_path / "m.pt"),
+                 "--tensorboard", str(tmp_path / "tb")]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
+
+
 def test_scalar_tags_group_the_report_fields():
     assert [scalar_tag(f) for f in ("train_kl", "val_iou", "mu_mean", "lr")] == \
         ["train/kl", "validation/iou", "latent/mu_mean", "run/lr"]

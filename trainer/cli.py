@@ -198,7 +198,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _check_output_file(args.checkpoint, "checkpoint")
     _check_output_file(args.metrics, "metrics file")
     if args.tensorboard is not None:
-        check_tensorboard()
+        check_tensorboard(args.tensorboard)
     with process_group(ranks, device):
         return _train(args, config, resume, ranks, device)
 

@@ -43,9 +43,12 @@ _LATENT = ("mu_mean", "mu_var", "logvar_mean", "entropy_mean", "active_units", "
 _SKIPPED = ("epoch", "family")
 
 
-def check_available() -> None:
-    """Raise ConfigError naming the extra when the tensorboard package is missing."""
+def check_available(log_dir: Path | None = None) -> None:
+    """Raise ConfigError naming the extra when the tensorboard package is missing, or when
+    ``log_dir`` exists and is not a folder."""
     _summary_writer_class()
+    if log_dir is not None and log_dir.exists() and not log_dir.is_dir():
+        raise ConfigError(f"the TensorBoard log {log_dir} is a file; give a folder")
 
 
 def _summary_writer_class() -> Any:

@@ -72,7 +72,7 @@ class RunLogsForm(QGroupBox):
             return f"The JSONL metrics path {self.metrics_path.text()} is a folder; give a file."
         if self.tensorboard.isChecked():
             try:
-                check_available()
+                check_available(Path(self.tensorboard_path.text().strip()))
             except ConfigError as exc:
                 return str(exc)
         return None
