@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
+
 from explorer import __version__, bundled
+from explorer.animation import (
+    FRAME_MS,
+    FRAME_SIZE,
+    check_animation_path,
+    render_frames,
+    write_animation,
+)
 from explorer.encode import file_grids
 from explorer.export import MESH_FORMATS, export_codes, export_mesh, export_sequence
 from explorer.meshing import mesh_from_grid
@@ -57,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
     add_encode_command(sub)
     add_bundle_command(sub)
+    add_animate_command(sub)
     return parser
 
 
@@ -102,6 +112,64 @@ def cmd_encode(args: argparse.Namespace) -> int:
             continue
         out = args.reconstruct / f"{row:03d}_{path.stem}.{args.format}"
         print(f"{path.name} -> {export_mesh(mesh, out, args.format)}")
+    return 0
+
+
+def add_animate_command(sub: argparse._SubParsersAction) -> None:
+    animate = sub.add_parser(
+        "animate", help="write an interpolation or a traversal as an animated GIF",
+        description="Decode a sequence of codes and write it as a looping GIF: by default an "
+                    "interpolation between two prior samples (--seed), or with --traverse D a "
+                    "sweep of latent dimension D from the first one.")
+    animate.add_argument("checkpoint", type=Path)
+    animate.add_argument("--out", type=Path, default=Path("animation.gif"),
+                         help="the GIF file (default animation.gif)")
+    animate.add_argument("--steps", type=int, default=16, help="frames (2..256, default 16)")
+    animate.add_argument("--seed", type=int, default=0, help="seed of the prior samples")
+    animate.add_argument("--method", default="slerp",
+                         help="interpolation: linear or slerp (default slerp; categorical "
+                              "codes: linear)")
+    animate.add_argument("--traverse", type=int, metavar="D",
+                         help="sweep latent dimension (or variable) D instead")
+    animate.add_argument("--extent", type=float, default=3.0,
+                         help="a traversal sweeps -E..E (default 3)")
+    animate.add_argument("--size", type=int, default=FRAME_SIZE,
+                         help=f"frame size in pixels (32..1024, default {FRAME_SIZE})")
+    animate.add_argument("--frame-ms", type=int, default=FRAME_MS,
+                         help=f"milliseconds per frame (default {FRAME_MS})")
+    trainer_cli.add_device_argument(animate)
+    animate.set_defaults(func=cmd_animate)
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """Decode the sequence, render its frames and write the GIF."""
+    check_animation_path(args.out)
+    if not 2 <= args.steps <= 256:
+        raise ShapeExplorerError(f"--steps must be 2..256, got {args.steps}")
+    if not 32 <= args.size <= 1024:
+        raise ShapeExplorerError(f"--size must be 32..1024, got {args.size}")
+    check_sample_request(2, args.seed, 1.0)
+    session = ExplorerSession.from_checkpoint(args.checkpoint, device=resolve_device(args.device))
+    start, end = session.prior_samples(2, args.seed)
+    if args.traverse is None:
+        if args.method not in session.interpolation_methods:
+            raise ShapeExplorerError(f"--method must be one of "
+                                     f"{', '.join(session.interpolation_methods)} for this model")
+        codes = session.interpolate(start, end, args.steps, args.method)
+    else:
+        if not 0 <= args.traverse < session.latent_dim:
+            raise ShapeExplorerError(f"--traverse must be 0..{session.latent_dim - 1}, got "
+                                     f"{args.traverse}")
+        if not (math.isfinite(args.extent) and 0 < args.extent <= 100):
+            raise ShapeExplorerError(f"--extent must be in (0, 100], got {args.extent}")
+        values = session.family.traversal_values(args.extent, args.steps)
+        codes = session.traverse(start, args.traverse, values)
+    grids = np.concatenate([session.decode(codes[i:i + budgets.DECODE_BATCH])
+                            for i in range(0, len(codes), budgets.DECODE_BATCH)])
+    frames = render_frames(grids, session.iso_level, inside_low=session.inside_low,
+                           size=args.size)
+    path = write_animation(frames, args.out, args.frame_ms)
+    print(f"wrote {len(frames)} frames to {path}")
     return 0
 
 

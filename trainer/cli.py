@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import signal
 import sys
@@ -48,6 +47,8 @@ from trainer.evaluation_run import (
 from trainer.loop import Trainer
 from trainer.ppca import PPCAReport, fit_and_evaluate, ppca_config
 from trainer.report import BatchProgress, EpochReport
+from trainer.run_logs import LogOptions, RunLogs
+from trainer.tensorboard_log import check_available as check_tensorboard
 from trainer.weights_file import save_weights
 
 DEFAULT_CHECKPOINT = "runs/vae.pt"
@@ -68,6 +69,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="write a TensorBoard log here: scalars per epoch; hparams, the "
+                            "validation codes and reconstructed meshes at the end (needs the "
+                            "[tensorboard] extra)")
     train.add_argument("--resume", type=Path, help="continue the run saved in this checkpoint")
     add_device_argument(train)
     train.add_argument("--amp", choices=AMP_MODES, default="off",
@@ -197,6 +202,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_model_size(config)
     _check_output_file(args.checkpoint, "checkpoint")
     _check_output_file(args.metrics, "metrics file")
+    if args.tensorboard is not None:
+        check_tensorboard(args.tensorboard)
     with process_group(ranks, device):
         return _train(args, config, resume, ranks, device)
 
@@ -215,9 +222,13 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     bar = _ProgressBar(out, config.epochs)
     state_dir = os.environ.get(RANK_STATE_ENV)
 
+    logs = RunLogs(LogOptions(args.metrics, args.tensorboard), config, val) \
+        if ranks.is_main else None
+
     def on_report(report: EpochReport) -> None:
-        if ranks.is_main:
-            _on_report(report, bar, args.metrics)
+        if logs is not None:
+            bar.message(format_report(report))
+            logs.write_epoch(report)
         if state_dir:
             save_rank_state(state_dir, ranks, report.epoch, trainer.model_state())
 
@@ -227,8 +238,12 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
     try:
         finished = trainer.run()
+        if logs is not None and logs.wants_final_state and trainer.epoch > 0:
+            logs.finish(trainer.checkpoint())
     finally:
         signal.signal(signal.SIGINT, previous)
+        if logs is not None:
+            logs.close()
     bar.close()
     if trainer.epoch == 0:
         print("stopped before the first epoch ended; no checkpoint written", file=out)
@@ -393,14 +408,6 @@ def _load_data(config: TrainConfig, out: TextIO) -> ShapeSet:
     if data.report is not None:
         print(data.report.summary(), file=out, flush=True)
     return data.shapes
-
-
-def _on_report(report: EpochReport, bar: _ProgressBar, metrics: Path | None) -> None:
-    bar.message(format_report(report))
-    if metrics is not None:
-        metrics.parent.mkdir(parents=True, exist_ok=True)
-        with metrics.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(report.to_dict()) + "\n")
 
 
 class _ProgressBar:

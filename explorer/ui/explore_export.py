@@ -19,11 +19,12 @@ from explorer.export import GRID_FORMATS, MESH_FORMATS
 from explorer.ui.actions import command
 
 MESH, GRID, SEQUENCE, GALLERY, SCREENSHOT = "mesh", "grid", "sequence", "gallery", "screenshot"
+ANIMATION = "animation"
 
 
 class ExportPanel(QGroupBox):
-    """``exportRequested(kind, path, fmt)``: ``kind`` is one of MESH, GRID, SEQUENCE, GALLERY or
-    SCREENSHOT; ``path`` is a file, or a folder for sequences and the gallery."""
+    """``exportRequested(kind, path, fmt)``: ``kind`` is one of MESH, GRID, SEQUENCE, GALLERY,
+    SCREENSHOT or ANIMATION; ``path`` is a file, or a folder for sequences and the gallery."""
 
     exportRequested = Signal(str, str, str)
 
@@ -38,6 +39,7 @@ class ExportPanel(QGroupBox):
             SEQUENCE: QPushButton("Sequence..."),
             GALLERY: QPushButton("Gallery..."),
             SCREENSHOT: QPushButton("Screenshot..."),
+            ANIMATION: QPushButton("Animation..."),
         }
         self.buttons[MESH].setToolTip("The mesh in the 3D view")
         self.buttons[GRID].setToolTip("The decoded probability grid (.npy) or voxels (.binvox)")
@@ -45,6 +47,7 @@ class ExportPanel(QGroupBox):
                                           "numbered, into a folder")
         self.buttons[GALLERY].setToolTip("Every prior sample, numbered, into a folder")
         self.buttons[SCREENSHOT].setToolTip("A PNG picture of the 3D view")
+        self.buttons[ANIMATION].setToolTip("The interpolation or traversal as a looping GIF")
         self.status = QLabel(wordWrap=True)
         self.folder = ""
         """Where the file dialogs start: the folder of the last export (set by the window)."""
@@ -78,6 +81,11 @@ class ExportPanel(QGroupBox):
             fmt = next((f for f in GRID_FORMATS if f"*.{f}" in chosen), GRID_FORMATS[0])
             path = _with_suffix(path, fmt)
             fmt = Path(path).suffix.lstrip(".").lower() if path else fmt
+        elif kind == ANIMATION:
+            path, _ = QFileDialog.getSaveFileName(self, "Save the sequence as an animation",
+                                                  str(start / "animation.gif"),
+                                                  "GIF animation (*.gif)")
+            path, fmt = _with_suffix(path, "gif"), "gif"
         else:
             path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot",
                                                   str(start / "explore.png"),

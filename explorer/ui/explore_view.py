@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer import export
+from explorer.animation import render_frames, write_animation
 from explorer.explore_state import GALLERY_SIZE, CodeOrigin, ExploreState
 from explorer.meshing import NO_SURFACE_MESSAGE, no_surface_advice
 from explorer.session import ExplorerSession
@@ -567,12 +568,23 @@ class ExploreView(QWidget):
         if kind == ex.GRID:
             threshold, inside_low = self.threshold_value(), self._session.inside_low
             return lambda: [export.export_grid(current.grid, path, fmt, threshold, inside_low)]
+        if kind == ex.ANIMATION:
+            return self._animation_task(path)
         shapes, stem = ((self._frames, self._sequence_kind.replace(" ", "_"))
                         if kind == ex.SEQUENCE else (self._gallery, "gallery"))
         if not shapes:
             raise ShapeExplorerError(f"There is no {kind} to export yet.")
         meshes = [s.mesh for s in shapes]
         return lambda: export.export_sequence(meshes, path, stem, fmt)
+
+    def _animation_task(self, path: Path) -> Callable[[], list[Path]]:
+        """Render the sequence's frames and write the GIF, on the worker thread."""
+        if not self._frames:
+            raise ShapeExplorerError("There is no interpolation or traversal to animate yet.")
+        grids = [shape.grid for shape in self._frames]
+        threshold, inside_low = self.threshold_value(), self._session.inside_low
+        return lambda: [write_animation(
+            render_frames(grids, threshold, inside_low=inside_low), path)]
 
     def _on_exported(self, empty: list[int], paths: list[Path]) -> None:
         """Say what was written, and which numbered shapes were not (no surface)."""

@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.explore_tab_action = self._action(view_menu, "&Explore view", "Ctrl+2",
                                                lambda: self._show_tab(self.explore))
 
-        train_menu = bar.addMenu("&Training")
+        self.train_menu = train_menu = bar.addMenu("&Training")
         self.start_action = self._action(train_menu, "&Start training", "F5", self._start)
         self.pause_action = self._action(train_menu, "&Pause / resume training", "F6",
                                          lambda: self.training.pause_action.trigger())
@@ -190,6 +190,8 @@ class MainWindow(QMainWindow):
         self.explore_menu.addSeparator()
         for action in (self.explore.wireframe_action, self.explore.voxels_action):
             self.explore_menu.addAction(action)   # the view's own toggles
+        self.train_menu.addSeparator()
+        self.train_menu.addAction(self.training.comparison.compare_action)
         self.setCentralWidget(self.tabs)
         self._no_model_hint = self.explore.hint.text()
         self.training.set_data_folder(self.settings.last_folder(DATA))

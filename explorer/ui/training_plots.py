@@ -7,7 +7,8 @@ and mutual information for categorical ones); the KL weight β and the Gumbel-so
 
 The curves are set from the history (the Trainer's list of EpochReports) on every report; the
 only data kept here besides the curves is the per-batch loss the worker sends (about once a
-second), which no report holds.
+second), which no report holds. Other runs (opened checkpoints) can be overlaid, each in one
+colour: solid for the first series of a plot (train, β), dashed for the second (validation, τ).
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ _PLOTS = (
           legend=False),
 )
 
+
+@dataclass(frozen=True)
+class OverlaidRun:
+    """A run drawn over the plots: its legend text, colour and history."""
+
+    label: str
+    color: str
+    history: Sequence[EpochReport]
+
+
+RUN_COLORS = ("#e6550d", "#31a354", "#756bb1", "#636363", "#e7298a", "#17becf", "#bcbd22",
+              "#8c510a")
+"""Colours of overlaid runs, in the order they are opened."""
+
+
 @dataclass(frozen=True)
 class _LatentSlot:
     """A plot that shows one statistic of the latent family: its curve and target line."""
@@ -83,6 +99,11 @@ def _values(history: Sequence[EpochReport], field: str) -> np.ndarray:
     """One value of a plot's series per report (NaN where the report has none)."""
     return np.array([np.nan if getattr(r, field) is None else getattr(r, field)
                      for r in history], dtype=float)
+
+
+def _has_schedule(history: Sequence[EpochReport]) -> bool:
+    """Whether a run logged a KL weight or a temperature (the schedule plot has a curve)."""
+    return any(r.beta is not None or r.temperature is not None for r in history)
 
 
 def _dashed(color: str, width: float = 1.5) -> pg.QtGui.QPen:
@@ -145,6 +166,10 @@ class TrainingPlots(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.plots: dict[str, pg.PlotWidget] = {}   # the first series' field -> its plot
         self._plot_of: dict[pg.PlotWidget, tuple[pg.PlotDataItem, ...]] = {}
+        self._series_plot: dict[str, tuple[pg.PlotWidget, bool, bool]] = {}
+        """Each plotted report field -> its plot, whether dashed, whether on a log axis."""
+        self.overlays: dict[str, list[pg.PlotDataItem]] = {}   # run label -> its curves
+        self._runs: tuple[OverlaidRun, ...] = ()
         grid = QGridLayout()
         grid.setSpacing(6)
         *widgets, schedule = [self._add_plot(spec) for spec in _PLOTS]
@@ -201,6 +226,7 @@ class TrainingPlots(QWidget):
             curve = item.plot(pen=pen, name=s.name, symbol="o", symbolSize=5,
                               symbolBrush=s.color, symbolPen=None)
             self.curves[s.field] = curve
+            self._series_plot[s.field] = (widget, s.dashed, spec.log_y)
             curves.append(curve)
         if spec.y_range is not None:
             item.setYRange(*spec.y_range)
@@ -235,9 +261,9 @@ class TrainingPlots(QWidget):
                 curve.setData([], [])
             else:
                 curve.setData(epochs, values)
-        self.plots["beta"].setVisible(any(r.beta is not None or r.temperature is not None
-                                          for r in history))
-        self._set_empty_axes(not history)
+        self.plots["beta"].setVisible(_has_schedule(history) or any(
+            _has_schedule(run.history) for run in self._runs))
+        self._set_empty_axes(not history and not self._runs)
         if not history:
             self.bars.setOpts(x=[], height=[], brushes=[])
             self.inactive_marks.setData([], [])
@@ -302,6 +328,38 @@ class TrainingPlots(QWidget):
         bars.getAxis("left").setLabel(f"{measure.symbol}{unit}", color=TEXT)
         bars.getAxis("bottom").setLabel(family.unit_axis, color=TEXT)
 
+    def show_runs(self, runs: Sequence[OverlaidRun]) -> None:
+        """Overlay these runs' histories (replacing the ones overlaid before); the latent plots
+        show the statistics of the family on display."""
+        for curves in self.overlays.values():
+            for curve in curves:
+                curve.getViewBox().removeItem(curve)
+        self.overlays = {}
+        targets = dict(self._series_plot)
+        targets.update({field: (self.plots[field], False, False)
+                        for field in self._latent_fields})
+        for run in runs:
+            epochs = np.array([r.epoch for r in run.history], dtype=float)
+            curves = []
+            for field, (widget, dashed, log_y) in targets.items():
+                stat = self._latent_fields.get(field)
+                values = stat.values(run.history) if stat else _values(run.history, field)
+                if not len(values) or np.isnan(values).all():
+                    continue
+                pen = _dashed(run.color, 2) if dashed else pg.mkPen(run.color, width=2)
+                curve = pg.PlotDataItem(epochs, values, pen=pen, symbol="o", symbolSize=4,
+                                        symbolBrush=run.color, symbolPen=None,
+                                        name=f"{run.label}: {field}")
+                curve.setLogMode(False, log_y)
+                widget.getPlotItem().vb.addItem(curve)
+                curves.append(curve)
+            self.overlays[run.label] = curves
+        self._runs = tuple(runs)
+        if runs:
+            self._set_empty_axes(False)
+            self.plots["beta"].setVisible(self.plots["beta"].isVisible() or any(
+                _has_schedule(run.history) for run in runs))
+
     def add_batch_loss(self, progress: BatchProgress) -> None:
         """Append the loss of one batch to the live curve (the worker throttles these)."""
         self._batch_x.append(progress.epoch - 1 + progress.batch / progress.batches)
@@ -321,7 +379,9 @@ class TrainingPlots(QWidget):
             return
         x = item.vb.mapSceneToView(pos).x()
         parts = []
-        for curve in self._plot_of[widget]:
+        overlaid = [c for curves in self.overlays.values() for c in curves
+                    if c.getViewBox() is item.vb]
+        for curve in (*self._plot_of[widget], *overlaid):
             xs, ys = curve.getOriginalDataset()
             if xs is None or len(xs) == 0:
                 continue

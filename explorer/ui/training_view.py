@@ -29,6 +29,8 @@ from explorer.ui.class_scores import ValidationScores
 from explorer.ui.config_form import ConfigForm
 from explorer.ui.import_dialog import ImportProgressDialog, ImportReportDialog
 from explorer.ui.recon_strip import ReconStrip
+from explorer.ui.run_comparison import RunComparison
+from explorer.ui.run_logs_form import RunLogsForm
 from explorer.ui.snapshot import RunSnapshot
 from explorer.ui.training_plots import TrainingPlots
 from explorer.ui.training_worker import TrainingRun
@@ -53,6 +55,7 @@ class TrainingView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.form = ConfigForm()
+        self.logs = RunLogsForm()
         self.form_error = QLabel(wordWrap=True)
         self.form_error.setStyleSheet("color: #c0392b;")
         self.start_button = QPushButton("Start")
@@ -67,6 +70,10 @@ class TrainingView(QWidget):
         self.recon = ReconStrip()
         self.class_scores = ValidationScores()
         self.plots = TrainingPlots()
+        self._history: tuple[EpochReport, ...] = ()  # the reports the plots show
+        self.comparison = RunComparison(self.plots, lambda: self._history)
+        self.comparison.error.connect(self.error)
+        self.comparison.exported.connect(self._on_exported)
         self._run: TrainingRun | None = None  # the last run, kept until the next one starts
         self._run_snapshot: RunSnapshot | None = None  # the current run's latest snapshot
         self.import_progress: ImportProgressDialog | None = None  # the last import's dialogs
@@ -110,11 +117,13 @@ class TrainingView(QWidget):
         left = QVBoxLayout(panel)
         left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(settings)
+        left.addWidget(self.logs)
         left.addLayout(buttons)
         left.addWidget(self.progress)
         left.addWidget(self.status)
         left.addWidget(self.chosen)
         left.addWidget(recon)
+        left.addWidget(self.comparison)
         left.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)   # the unfolded model family may not fit
         scroll.setWidget(panel)
@@ -154,7 +163,8 @@ class TrainingView(QWidget):
         ckpt = snapshot.checkpoint
         self.form.set_config(ckpt.config)
         self._clear()
-        self.plots.show_history(ckpt.history)
+        self._show_history(tuple(ckpt.history))
+        self.comparison.refresh()
         self.recon.set_reconstructions(snapshot.reconstructions)
         self.class_scores.show_run(snapshot)
         self.status.setText(f"Opened a run of {ckpt.epoch} epoch(s).")
@@ -167,6 +177,8 @@ class TrainingView(QWidget):
 
     def _clear(self) -> None:
         self.plots.clear()
+        self._history = ()
+        self.comparison.update_actions()
         self.recon.set_reconstructions(None)
         self._on_chose(())
         self.class_scores.clear()
@@ -179,16 +191,17 @@ class TrainingView(QWidget):
         """Start a run with the form's settings; refused (nothing starts) when they are invalid."""
         if self.is_running():
             return
-        error = self.form.error()
+        error = self.form.error() or self.logs.error()
         if error is not None:
             self.form_error.setText(error)
             return
         config = self.form.config()
+        logs = self.logs.options()
         self._epochs = config.epochs
         self._clear()
         if self._run is not None:
             self._run.wait()  # it has ended; its thread is finishing
-        self._run = TrainingRun(config)
+        self._run = TrainingRun(config, logs)
         worker = self._run.worker
         worker.status.connect(self._on_status)
         worker.chose.connect(self._on_chose)
@@ -256,6 +269,7 @@ class TrainingView(QWidget):
         error = None if running else self.form.error()
         self.form_error.setText(error or "")
         self.form.set_editable(not running)
+        self.logs.set_editable(not running)
         self.start_action.setEnabled(not running and error is None)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
@@ -310,9 +324,18 @@ class TrainingView(QWidget):
     def _plot(self) -> None:
         """Draw the newest history, then hold further redraws back for PLOT_INTERVAL_MS."""
         if self._unplotted is not None:
-            self.plots.show_history(self._unplotted)
+            self._show_history(self._unplotted)
             self._unplotted = None
             self._plot_timer.start()
+
+    def _show_history(self, history: tuple[EpochReport, ...]) -> None:
+        self._history = history
+        self.plots.show_history(history)
+        self.comparison.update_actions()
+
+    @Slot(str)
+    def _on_exported(self, path: str) -> None:
+        self.status.setText(f"Wrote {path}.")
 
     @Slot(object)
     def _on_snapshot(self, snapshot: RunSnapshot) -> None:

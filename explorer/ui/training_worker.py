@@ -27,6 +27,7 @@ from trainer.data.sources import load_run_data
 from trainer.errors import DataError
 from trainer.loop import Trainer
 from trainer.report import BatchProgress, EpochReport
+from trainer.run_logs import LogOptions, RunLogs
 from trainer.thread_priority import lower_current_thread_priority
 
 PROGRESS_INTERVAL_S = 1.0  # every GUI repaint costs the training threads CPU: ~1/s is cheap
@@ -46,9 +47,11 @@ class TrainingWorker(QObject):
     failed = Signal(str)
     ended = Signal(bool)  # the last signal; True when every epoch ran
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, logs: LogOptions | None = None) -> None:
         super().__init__()
         self.config = config
+        self.log_options = logs or LogOptions()
+        self._logs: RunLogs | None = None
         self._trainer: Trainer | None = None
         self._stop = threading.Event()
         self._paused = threading.Event()
@@ -102,7 +105,15 @@ class TrainingWorker(QObject):
             trainer.pause()
         if self._stop.is_set():
             return False
-        return trainer.run()
+        self._logs = RunLogs(self.log_options, cfg, self._val)
+        try:
+            finished = trainer.run()
+            if self._logs.wants_final_state and trainer.epoch > 0:
+                self.status.emit("Writing the TensorBoard embedding and meshes ...")
+                self._logs.finish(trainer.checkpoint())
+        finally:
+            self._logs.close()
+        return finished
 
     def _load_data(self) -> ShapeSet | None:
         """The run's shapes, or None when a stop request cancelled a folder import."""
@@ -141,7 +152,8 @@ class TrainingWorker(QObject):
         return False
 
     def _on_report(self, report: EpochReport) -> None:
-        assert self._trainer is not None
+        assert self._trainer is not None and self._logs is not None
+        self._logs.write_epoch(report)
         self.reported.emit(tuple(self._trainer.history))
         self.snapshot.emit(take_snapshot(self._trainer.checkpoint(), self._val, self._data,
                                          self._names))
@@ -153,9 +165,9 @@ class TrainingRun(QObject):
     Keep a reference until `wait()` returned True: dropping it destroys the thread.
     """
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, logs: LogOptions | None = None) -> None:
         super().__init__()
-        self.worker = TrainingWorker(config)
+        self.worker = TrainingWorker(config, logs)
         self._thread = QThread(self)
         self.worker.moveToThread(self._thread)
         self._thread.started.connect(self.worker.run)

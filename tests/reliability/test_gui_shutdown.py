@@ -29,6 +29,7 @@ from trainer.config import TrainConfig
 from trainer.data import folder as folder_module
 from trainer.data.sources import load_shapes
 from trainer.loop import Trainer
+from trainer.run_logs import LogOptions
 
 WAIT_MS = 30_000
 CLOSE_S = 2.0
@@ -159,8 +160,8 @@ def test_start_and_stop_clicked_fifty_times_leave_no_thread(qtbot, qtlog, window
     runs: list[TrainingRun] = []
 
     class RecordedRun(TrainingRun):
-        def __init__(self, config: TrainConfig) -> None:
-            super().__init__(config)
+        def __init__(self, config: TrainConfig, logs: LogOptions | None = None) -> None:
+            super().__init__(config, logs)
             runs.append(self)
 
     monkeypatch.setattr(training_view, "TrainingRun", RecordedRun)
