@@ -34,8 +34,7 @@ def recorded(monkeypatch, tmp_path) -> list[TrainConfig]:
     class Recorder:
         def __init__(self, config, *_args, **_kwargs) -> None:
             configs.append(config)
-            self.epoch = config.epochs
-            self.choices = ()
+            self.config, self.epoch, self.choices = config, config.epochs, ()
 
         def run(self) -> bool:
             return True

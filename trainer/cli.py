@@ -222,9 +222,6 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     bar = _ProgressBar(out, config.epochs)
     state_dir = os.environ.get(RANK_STATE_ENV)
 
-    logs = RunLogs(LogOptions(args.metrics, args.tensorboard), config, val) \
-        if ranks.is_main else None
-
     def on_report(report: EpochReport) -> None:
         if logs is not None:
             bar.message(format_report(report))
@@ -235,6 +232,10 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     trainer = Trainer(config, train, val, on_progress=bar.update,
                       on_report=on_report, checkpoint_path=args.checkpoint, resume_from=resume,
                       device=device, amp=args.amp, ranks=ranks, sync_bn=args.sync_bn)
+    for choice in trainer.choices:
+        print(f"chosen from the data: {choice.line()}", file=out, flush=True)
+    logs = RunLogs(LogOptions(args.metrics, args.tensorboard), trainer.config, val) \
+        if ranks.is_main else None
     previous = signal.signal(signal.SIGINT, lambda *_: trainer.stop())
     try:
         finished = trainer.run()

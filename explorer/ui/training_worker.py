@@ -105,7 +105,7 @@ class TrainingWorker(QObject):
             trainer.pause()
         if self._stop.is_set():
             return False
-        self._logs = RunLogs(self.log_options, cfg, self._val)
+        self._logs = RunLogs(self.log_options, trainer.config, self._val)
         try:
             finished = trainer.run()
             if self._logs.wants_final_state and trainer.epoch > 0:
