@@ -128,13 +128,12 @@ class ExploreState:
         sequence. The threshold moves to the model's iso-level when the range of decoded values
         changes (probabilities <-> signed distances).
         """
-        old, self.session = self.session, session
         if session is None:
-            self.sequence = None
+            self.session, self.sequence = None, None
             self._emit("session")
             return
-        same_layout = (old is not None and old.code_dim == session.code_dim
-                       and old.family.editor == session.family.editor)
+        same_layout = self.keeps_place(session)
+        old, self.session = self.session, session
         if not same_layout:
             self.code = session.family.zero_code()
             self.origin, self.origin_code = ZERO, self.code.copy()
@@ -145,6 +144,13 @@ class ExploreState:
         if self.gallery.source == "fitted" and not session.can_fit_density:
             self.gallery = replace(self.gallery, source="prior")
         self._emit("session", "threshold", "code", "gallery", "sequence")
+
+    def keeps_place(self, session: ExplorerSession) -> bool:
+        """Whether ``set_session(session)`` keeps the code, gallery and sequence: the codes of
+        the model explored now and of ``session`` have the same layout."""
+        old = self.session
+        return (old is not None and old.code_dim == session.code_dim
+                and old.family.editor == session.family.editor)
 
     # --- the code --------------------------------------------------------------------------
     def set_code(self, code: np.ndarray, origin: CodeOrigin | None = None) -> None:

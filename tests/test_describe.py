@@ -6,10 +6,10 @@ from trainer.ppca import PPCAReport
 
 
 def test_each_kind_of_model_is_named_with_its_size_latents_and_grids():
-    assert describe_model(TrainConfig()) == ["VAE (Q=16)",
+    assert describe_model(TrainConfig()) == ["VAE (Q=64)",
                                              "Gaussian latents (z0-z8 pose), occupancy"]
     assert describe_model(TrainConfig(pose="none", noise="flip")) == [
-        "denoising VAE (Q=16)", "Gaussian latents, occupancy"]
+        "denoising VAE (Q=64)", "Gaussian latents, occupancy"]
     assert describe_model(TrainConfig(latent="categorical", latent_dim=12,
                                       categorical_classes=3)) == [
         "discrete VAE (12 x 3)", "categorical latents, occupancy"]

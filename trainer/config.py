@@ -74,7 +74,7 @@ class TrainConfig:
 
     data: str = _setting(BUILTIN_DATA, "'builtin' (procedural solids) or a folder of shapes")
     resolution: int = _setting(32, "voxel grid size per axis", choices=RESOLUTIONS)
-    latent_dim: int = _setting(16, "number of latent dimensions Q (categorical: number of "
+    latent_dim: int = _setting(64, "number of latent dimensions Q (categorical: number of "
                                    "variables K)", range=Range(1, 1024))
     channels: tuple[int, ...] = _setting((16, 32, 64, 128), "channels of the 4 encoder stages "
                                          "(the decoder mirrors them), 1..1024 each")

@@ -200,14 +200,17 @@ class ExploreView(QWidget):
         """Explore ``session`` (a snapshot model), or show the hint to load one when None.
 
         A new session with the same latent size keeps the code, gallery seed and sequence,
-        and decodes them again with the new weights. With ``first_sample`` the 3D view waits
-        for the gallery and shows its first sample that has a surface (the mean code z = 0 of
-        a model trained on varied solids is often a blur with none). Once the first gallery is
-        shown (decoded eagerly, without a compiler competing for the cores), the session's
-        decoder is compiled in the background for the slider and gallery batch sizes; decoding
-        is eager until then.
+        and decodes them again with the new weights. Any other session (or with
+        ``first_sample``) starts with the 3D view waiting for the gallery and showing its first
+        sample that has a surface: the mean code z = 0 of a model trained on varied solids is
+        often a blur with none, and on real shapes with 64 latent dimensions always (the
+        prior's mass lies on a shell of radius about 8, not at its centre). Once the first
+        gallery is shown (decoded eagerly, without a compiler competing for the cores), the
+        session's decoder is compiled in the background for the slider and gallery batch
+        sizes; decoding is eager until then.
         """
-        self._first_sample = first_sample
+        self._first_sample = first_sample or (session is not None
+                                               and not self.state.keeps_place(session))
         # exports in flight finish
         for channel in ("shape", *REMESHED, *(f"{c}-remesh" for c in REMESHED)):
             self.service.cancel(channel)
@@ -227,7 +230,7 @@ class ExploreView(QWidget):
         self.sequence.set_family(session.family)
         for picker in (self.sequence.start, self.sequence.end):
             picker.set_data(session)
-        if first_sample:
+        if self._first_sample:
             self.service.cancel("shape")
             self.mesh_view.show_message("Drawing the first samples ...")
         self._opening = True    # its events decode the code, gallery and sequence anew

@@ -78,8 +78,16 @@ def test_moving_a_latent_slider_changes_the_mesh(qtbot, view: ExploreView) -> No
     assert view.mesh_view.mesh_item.visible()
 
 
+def test_a_new_model_opens_on_its_first_gallery_sample_with_a_surface(view) -> None:
+    first = next(s for s in view.gallery_shapes if s.mesh is not None)
+    np.testing.assert_allclose(view.current_shape.code, first.code)
+    assert view.state.origin.kind == "gallery" and view.current_shape.mesh is not None
+
+
 def test_threshold_remeshes_the_cached_grid_without_decoding(qtbot, view: ExploreView,
                                                              monkeypatch) -> None:
+    view.state.reset_to_zero()                # decoded on the worker: its grid is cached
+    qtbot.waitUntil(lambda: not view.current_shape.code.any(), timeout=WAIT_MS)
     decodes = []
     original = view.session.decode
     monkeypatch.setattr(view.session, "decode", lambda z: decodes.append(z) or original(z))
