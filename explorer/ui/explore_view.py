@@ -439,8 +439,9 @@ class ExploreView(QWidget):
             self.sequence.set_frames([], "")
             return
         threshold, smooth = state.threshold, self.smooth.isChecked()
-        if recipe.kind == "traversal":
-            codes = recipe.traversal_codes(session)
+        if recipe.kind in ("traversal", "path"):
+            codes = (recipe.traversal_codes(session) if recipe.kind == "traversal"
+                     else recipe.path_codes(session))
             task = functools.partial(decode_batch, session, codes, threshold,
                                      common_frame=True, smooth=smooth)
         else:
