@@ -262,6 +262,12 @@ class MapCache:
             self._for(session)
             return self._codes.get(scope)
 
+    def put_codes(self, session: ExplorerSession, scope: str, codes: MapCodes) -> None:
+        """Remember the encoded codes of ``scope`` (projections of them encode nothing)."""
+        with self._lock:
+            self._for(session)
+            self._codes[scope] = codes
+
     def put(self, session: ExplorerSession, scope: str, method: str,
             latent_map: LatentMap) -> None:
         with self._lock:

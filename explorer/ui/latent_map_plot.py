@@ -44,14 +44,15 @@ class MapPlot(pg.PlotWidget):
         self.plotItem.getAxis("bottom").setStyle(showValues=False)
         self.plotItem.getAxis("left").setStyle(showValues=False)
         self.legend = self.plotItem.addLegend(offset=(6, 6), labelTextColor="#d8dde6",
-                                              brush=QColor(20, 22, 28, 170))
+                                              brush=QColor(20, 22, 28, 170), colCount=2,
+                                              verSpacing=-6)
         self._points = np.zeros((0, 2))
         self._classes: list[pg.ScatterPlotItem] = []
         self._hovered = -1
         self.path = pg.PlotDataItem(pen=pg.mkPen("#f5f5f5", width=2), symbol="o",
                                     symbolSize=5, symbolBrush="#f5f5f5", symbolPen=None)
         self.samples = pg.ScatterPlotItem(symbol="x", size=11, pen=pg.mkPen("#ffffff", width=2),
-                                          brush=None, name="prior samples")
+                                          brush=None)
         self.picked = pg.ScatterPlotItem(symbol="o", size=16, brush=None,
                                          pen=pg.mkPen("#ffd400", width=2))
         self.current = pg.ScatterPlotItem(symbol="star", size=20, brush="#ffd400",
@@ -86,8 +87,7 @@ class MapPlot(pg.PlotWidget):
             members = np.flatnonzero(labels == label)
             colour = class_colour(int(label))
             item = pg.ScatterPlotItem(self._points[members, 0], self._points[members, 1],
-                                      size=POINT_SIZE, pen=None, brush=colour,
-                                      name=class_names[int(label)])
+                                      size=POINT_SIZE, pen=None, brush=colour)
             self.plotItem.addItem(item)
             self.legend.addItem(item, class_names[int(label)])
             self._classes.append(item)

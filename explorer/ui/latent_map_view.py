@@ -70,7 +70,8 @@ class LatentMapPanel(QWidget):
         self._state = state
         self._thumbnailer = thumbnails
         self._computer = ExploreWorker(self)
-        self._cache = lm.MapCache()
+        self.cache = lm.MapCache()
+        """The maps computed, per model."""
         self._map: lm.LatentMap | None = None
         self._task: lm.TaskState | None = None
         self._thumbnails: dict[int, np.ndarray] = {}
@@ -237,14 +238,14 @@ class LatentMapPanel(QWidget):
             self.status.setText("")
             return
         scope, method = self.scope.currentData(), self.method.currentText()
-        if (cached := self._cache.get(session, scope, method)) is not None:
+        if (cached := self.cache.get(session, scope, method)) is not None:
             self._show_map(session, cached)
             return
         task = self._task = lm.TaskState()
         self.status.setText(f"Computing the {method} map...")
         self._progress_timer.start()
         self._enable()
-        self._computer.submit("map", functools.partial(self._cache.compute, session, scope,
+        self._computer.submit("map", functools.partial(self.cache.compute, session, scope,
                                                       method, task),
                               functools.partial(self._show_map, session),
                               on_error=self._on_map_error)
