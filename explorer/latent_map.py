@@ -12,6 +12,7 @@ positions of their nearest data codes (a data code lands on its own point).
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ SCOPES = (VALIDATION, ALL)
 ENCODE_BATCH = 64
 PLACEMENT_NEIGHBOURS = 5
 """Data codes whose map positions place a new code on a t-SNE map."""
+PARALLEL_FROM = 1000
+"""Codes from which t-SNE runs on two threads."""
 TSNE_INSTALL_HINT = ("t-SNE needs the openTSNE package: pip install 'shape-latent-explorer[maps]' "
                      "(or pip install openTSNE)")
 
@@ -176,9 +179,13 @@ class NeighbourProjection:
 
 
 def fit_tsne(codes: np.ndarray, task: TaskState | None = None, seed: int = 0,
-             n_jobs: int = 2) -> NeighbourProjection:
+             n_jobs: int | None = None) -> NeighbourProjection:
     """A t-SNE map of ``codes`` (openTSNE, Barnes-Hut), seeded, reporting to and stopping on
-    ``task``. Raises ShapeExplorerError with the install command when openTSNE is missing."""
+    ``task``. Raises ShapeExplorerError with the install command when openTSNE is missing.
+
+    ``n_jobs`` defaults to two threads from PARALLEL_FROM codes on and one below, where
+    OpenMP's waiting threads cost more than they bring on a busy machine.
+    """
     try:
         from openTSNE import TSNE as OpenTSNE
     except ImportError as exc:
@@ -187,6 +194,8 @@ def fit_tsne(codes: np.ndarray, task: TaskState | None = None, seed: int = 0,
     if len(codes) < 4:
         raise ShapeExplorerError("t-SNE needs at least 4 shapes on the map.")
     task = task or TaskState()
+    if n_jobs is None:
+        n_jobs = min(2, os.cpu_count() or 1) if len(codes) >= PARALLEL_FROM else 1
     model = OpenTSNE(perplexity=min(30.0, (len(codes) - 1) / 3), random_state=seed,
                      n_jobs=n_jobs, verbose=False)
     total = model.early_exaggeration_iter + model.n_iter

@@ -45,9 +45,9 @@ def test_tsne_is_seeded_places_data_codes_on_their_points_and_can_be_cancelled()
     rng = np.random.default_rng(1)
     codes = np.concatenate([rng.normal(c, 0.3, (40, 5)) for c in (0, 4)])
     task = lm.TaskState()
-    first = lm.fit_tsne(codes, task, n_jobs=1)
+    first = lm.fit_tsne(codes, task)
     assert first.points.shape == (80, 2) and task.progress == 1.0
-    np.testing.assert_allclose(lm.fit_tsne(codes, n_jobs=1).points, first.points)
+    np.testing.assert_allclose(lm.fit_tsne(codes).points, first.points)
     np.testing.assert_allclose(first.project(codes[3]), first.points[3], atol=1e-6)
     # a code near cluster 1 lands among cluster 1's points
     placed = first.project(codes[40:].mean(axis=0) + 0.01)
@@ -56,7 +56,7 @@ def test_tsne_is_seeded_places_data_codes_on_their_points_and_can_be_cancelled()
     stopped = lm.TaskState()
     stopped.cancel()
     with pytest.raises(lm.Cancelled):
-        lm.fit_tsne(codes, stopped, n_jobs=1)
+        lm.fit_tsne(codes, stopped)
 
 
 def test_tsne_without_opentsne_says_how_to_install_it(monkeypatch) -> None:

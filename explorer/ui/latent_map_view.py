@@ -282,6 +282,8 @@ class LatentMapPanel(QWidget):
                 self.status.setText(f"{self.method.currentText()}: {self._task.stage}...")
 
     def _on_map_error(self, message: str) -> None:
+        if self._task is None or self._task.cancelled:
+            return
         self._finish_task("")
         QMessageBox.warning(self, "Latent map", printable(message, ERROR_CHARS))
 
@@ -501,8 +503,7 @@ class LatentMapPanel(QWidget):
 
     def shutdown(self) -> None:
         """Stop a computation in flight and the panel's worker thread."""
-        if self._task is not None:
-            self._task.cancel()
+        self._stop()
         self._computer.shutdown()
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from explorer import latent_map as lm
 from explorer.explore_state import GALLERY_SIZE
@@ -40,7 +40,16 @@ def session() -> ExplorerSession:
 
 
 @pytest.fixture
-def view(qtbot, explore_view: ExploreView, session: ExplorerSession) -> ExploreView:
+def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts of the warning dialogs the view would have shown."""
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text, *_a: shown.append(text))
+    return shown
+
+
+@pytest.fixture
+def view(qtbot, explore_view: ExploreView, session: ExplorerSession,
+         warnings: list[str]) -> ExploreView:
     """The Explore view with the model, its gallery drawn and the map tab shown."""
     explore_view.set_session(session)
     qtbot.waitUntil(lambda: explore_view.current_shape is not None
@@ -183,7 +192,8 @@ def test_the_current_codes_nearest_shapes_are_shown_and_load_when_clicked(
     np.testing.assert_allclose(view.state.code, data.codes[expected[2]])
 
 
-def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, view: ExploreView) -> None:
+def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, view: ExploreView,
+                                                           warnings: list[str]) -> None:
     pytest.importorskip("openTSNE")
     panel = view.latent_map
     pca = panel.latent_map
@@ -194,5 +204,6 @@ def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, view: ExploreVi
     assert panel.method.currentText() == lm.PCA      # the map shown is still the PCA one
     with qtbot.waitSignal(panel.mapShown, timeout=WAIT_MS):
         panel.method.setCurrentText(lm.TSNE)
+    assert not warnings
     assert panel.latent_map.projection.method == lm.TSNE
     assert panel.plot.points.shape == (len(pca.data), 2)
