@@ -313,7 +313,9 @@ class LatentMapPanel(QWidget):
         self.clear_button.setEnabled(bool(self.picked))
         for box in (self.group_a, self.group_b):
             box.setEnabled(shown)
-        self.amount.setEnabled(self._direction is not None)
+        session = self._state.session
+        self.amount.setEnabled(self._direction is not None and session is not None
+                               and session.family.editor == "slider")
 
     # --- overlays --------------------------------------------------------------------------
     def show_samples(self, codes: list[np.ndarray]) -> None:
@@ -462,10 +464,9 @@ class LatentMapPanel(QWidget):
         if self._map is None:
             return
         box = self.group_a if group == "A" else self.group_b
-        text = box.itemText(item)
         if item == 0:
             self._groups.pop(group, None)
-        elif text == SELECTED:
+        elif item == box.count() - 1:
             if not self.picked:
                 box.setCurrentIndex(0)
                 self._groups.pop(group, None)

@@ -207,3 +207,23 @@ def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, view: ExploreVi
     assert not warnings
     assert panel.latent_map.projection.method == lm.TSNE
     assert panel.plot.points.shape == (len(pca.data), 2)
+
+
+def test_picked_shapes_can_be_a_group(qtbot, view: ExploreView, warnings: list[str]) -> None:
+    panel = view.latent_map
+    data = panel.latent_map.data
+    panel.group_b.setFocus()
+    qtbot.keyClick(panel.group_b, Qt.Key.Key_End)      # "picked shapes" with none picked
+    assert warnings and "Pick shapes on the map first" in warnings[0]
+    assert panel.group_b.currentIndex() == 0 and panel.direction is None
+    first, second = separate_points(panel, 2)
+    click_point(qtbot, panel, first)
+    click_point(qtbot, panel, second, add=True)
+    panel.group_a.setFocus()
+    qtbot.keyClick(panel.group_a, Qt.Key.Key_Down)     # the first class
+    panel.group_b.setFocus()
+    qtbot.keyClick(panel.group_b, Qt.Key.Key_End)
+    assert panel.group_b.currentText() == "picked shapes (2)"
+    expected = data.codes[[first, second]].mean(0) - data.codes[data.labels == 0].mean(0)
+    np.testing.assert_allclose(panel.direction, expected)
+    assert panel.amount.isEnabled()
