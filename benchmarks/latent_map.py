@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import builtins
 import functools
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -38,10 +40,12 @@ def main() -> None:
     from explorer.session import ExplorerSession
     from explorer.ui.app import prepare_qt
     from explorer.ui.explore_view import ExploreView
+    from trainer.data.cache import CACHE_ENV
     from trainer.data.sources import load_shapes
     from trainer.perf import tune_allocator
 
     tune_allocator()
+    os.environ[CACHE_ENV] = tempfile.mkdtemp()    # no maps stored by an earlier run
     print = functools.partial(builtins.print, flush=True)  # lines as they come
     prepare_qt()
     app = QApplication(sys.argv)

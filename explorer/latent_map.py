@@ -16,12 +16,15 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from explorer.session import ExplorerSession
 from trainer.errors import ShapeExplorerError
+
+if TYPE_CHECKING:
+    from explorer.map_store import MapStore
 
 PCA, TSNE = "PCA", "t-SNE"
 METHODS = (PCA, TSNE)
@@ -249,9 +252,11 @@ def compute_map(session: ExplorerSession, scope: str = VALIDATION, method: str =
 class MapCache:
     """Computed maps per model (in memory): by scope and method, and the encoded codes by
     scope, so another projection of the same model encodes nothing. A new model's weights
-    (another snapshot of a run still training) start an empty cache."""
+    (another snapshot of a run still training) start an empty cache. With a ``store``
+    (explorer.map_store.MapStore) maps are also looked up on and written to disk."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: MapStore | None = None) -> None:
+        self.store = store
         self._model: object | None = None
         self._maps: dict[tuple[str, str], LatentMap] = {}
         self._codes: dict[str, MapCodes] = {}
@@ -289,8 +294,12 @@ class MapCache:
         """The cached map, else compute (reusing the scope's codes) and remember it."""
         if (cached := self.get(session, scope, method)) is not None:
             return cached
-        latent_map = compute_map(session, scope, method, task, self.codes(session, scope))
+        stored = self.store.load(session, scope, method) if self.store is not None else None
+        latent_map = stored or compute_map(session, scope, method, task,
+                                           self.codes(session, scope))
         self.put(session, scope, method, latent_map)
+        if self.store is not None and stored is None:
+            self.store.save(session, scope, method, latent_map)
         return latent_map
 
 

@@ -128,3 +128,25 @@ def test_an_attribute_direction_is_the_difference_of_the_group_means() -> None:
     np.testing.assert_allclose(lm.along([1, 1], direction, 0.5), [0.5, 3.5])
     with pytest.raises(lm.ShapeExplorerError, match="at least one"):
         lm.attribute_direction(codes, np.array([], dtype=int), np.array([1]))
+
+
+def test_maps_are_stored_on_disk_per_model_and_shapes(session: ExplorerSession,
+                                                      tmp_path) -> None:
+    from explorer.map_store import MapStore
+
+    store = MapStore(tmp_path)
+    first = lm.MapCache(store).compute(session, lm.VALIDATION, lm.PCA)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    again = store.load(session, lm.VALIDATION, lm.PCA)
+    np.testing.assert_array_equal(again.points, first.points)
+    np.testing.assert_array_equal(again.data.codes, first.data.codes)
+    assert again.data.names == first.data.names
+    np.testing.assert_allclose(again.projection.project(first.data.codes[0]), first.points[0])
+    assert store.load(session, lm.ALL, lm.PCA) is None
+    other = ExplorerSession(family_of(session.config, "vae").build_model().eval(),
+                            session.config, shapes=session.shapes)
+    assert store.load(other, lm.VALIDATION, lm.PCA) is None      # other weights
+    (tmp_path / f"{store.key(session, lm.VALIDATION, lm.PCA)}.npz").write_bytes(b"broken")
+    assert store.load(session, lm.VALIDATION, lm.PCA) is None
+    (tmp_path / "file").write_text("not a folder")
+    MapStore(tmp_path / "file").save(session, lm.ALL, lm.PCA, first)   # never raises

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from explorer import latent_map as lm
 from explorer.explore_state import CodeOrigin, ExploreState
+from explorer.map_store import MapStore
 from explorer.session import ExplorerSession
 from explorer.thumbnails import render_thumbnail
 from explorer.ui.explore_tiles import TileList, pixmap_from_rgba
@@ -70,8 +71,8 @@ class LatentMapPanel(QWidget):
         self._state = state
         self._thumbnailer = thumbnails
         self._computer = ExploreWorker(self)
-        self.cache = lm.MapCache()
-        """The maps computed, per model."""
+        self.cache = lm.MapCache(MapStore())
+        """The maps computed, per model (and on disk)."""
         self._map: lm.LatentMap | None = None
         self._task: lm.TaskState | None = None
         self._thumbnails: dict[int, np.ndarray] = {}
