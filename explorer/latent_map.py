@@ -294,12 +294,13 @@ class MapCache:
         """The cached map, else compute (reusing the scope's codes) and remember it."""
         if (cached := self.get(session, scope, method)) is not None:
             return cached
-        stored = self.store.load(session, scope, method) if self.store is not None else None
+        key = self.store.key(session, scope, method) if self.store is not None else ""
+        stored = self.store.load(session, scope, method, key) if self.store is not None else None
         latent_map = stored or compute_map(session, scope, method, task,
                                            self.codes(session, scope))
         self.put(session, scope, method, latent_map)
         if self.store is not None and stored is None:
-            self.store.save(session, scope, method, latent_map)
+            self.store.save(key, latent_map)
         return latent_map
 
 

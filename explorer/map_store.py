@@ -50,19 +50,22 @@ class MapStore:
         digest = xxhash.xxh3_128(f"latent map v{FORMAT} {scope} {method}\n".encode())
         for name, tensor in sorted(session.model.state_dict().items()):
             digest.update(name.encode())
-            digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy()
-                          .tobytes())
+            digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy())
         assert session.shapes is not None
         positions = map_positions(session, scope)
-        digest.update(positions.astype(np.int64).tobytes())
-        digest.update(np.ascontiguousarray(session.shapes.grids[positions]).tobytes())
+        digest.update(positions.astype(np.int64))
+        grids = session.shapes.grids
+        digest.update(np.ascontiguousarray(grids if len(positions) == len(grids)
+                                           else grids[positions]))
         return digest.hexdigest()
 
-    def load(self, session: ExplorerSession, scope: str, method: str) -> LatentMap | None:
-        """The stored map, or None (no entry, or one that cannot be read)."""
+    def load(self, session: ExplorerSession, scope: str, method: str,
+             key: str | None = None) -> LatentMap | None:
+        """The stored map (under ``key``, by default ``self.key(...)``), or None (no entry, or
+        one that cannot be read)."""
+        key = key or self.key(session, scope, method)
         try:
-            with np.load(self.directory / f"{self.key(session, scope, method)}.npz",
-                         allow_pickle=False) as entry:
+            with np.load(self.directory / f"{key}.npz", allow_pickle=False) as entry:
                 codes, points = entry["codes"], entry["points"]
                 mean, components = entry["mean"], entry["components"]
         except (OSError, ValueError, KeyError, EOFError):
@@ -78,9 +81,9 @@ class MapStore:
                                   else NeighbourProjection(codes, points, method))
         return LatentMap(data, projection)
 
-    def save(self, session: ExplorerSession, scope: str, method: str,
-             latent_map: LatentMap) -> None:
-        """Store ``latent_map`` (silently nothing when the folder cannot be written)."""
+    def save(self, key: str, latent_map: LatentMap) -> None:
+        """Store ``latent_map`` under ``key`` (silently nothing when the folder cannot be
+        written)."""
         projection = latent_map.projection
         arrays = {"codes": latent_map.data.codes, "points": latent_map.points,
                   "mean": getattr(projection, "mean", np.zeros(0)),
@@ -89,7 +92,7 @@ class MapStore:
         np.savez(buffer, **arrays)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.directory / f"{self.key(session, scope, method)}.npz",
+            atomic_write(self.directory / f"{key}.npz",
                          lambda file: file.write(buffer.getvalue()))
         except OSError:
             pass

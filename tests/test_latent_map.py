@@ -149,4 +149,4 @@ def test_maps_are_stored_on_disk_per_model_and_shapes(session: ExplorerSession,
     (tmp_path / f"{store.key(session, lm.VALIDATION, lm.PCA)}.npz").write_bytes(b"broken")
     assert store.load(session, lm.VALIDATION, lm.PCA) is None
     (tmp_path / "file").write_text("not a folder")
-    MapStore(tmp_path / "file").save(session, lm.ALL, lm.PCA, first)   # never raises
+    MapStore(tmp_path / "file").save("key", first)   # never raises
