@@ -16,16 +16,13 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +34,7 @@ from explorer.session import ExplorerSession
 from explorer.thumbnails import render_thumbnail
 from explorer.ui.explore_tiles import TileList, pixmap_from_rgba
 from explorer.ui.explore_worker import ExploreWorker
+from explorer.ui.latent_map_attribute import AttributeDirection
 from explorer.ui.latent_map_plot import MapPlot
 from trainer.budgets import ERROR_CHARS
 from trainer.error_line import printable
@@ -45,10 +43,6 @@ NEIGHBOURS = 6
 THUMBNAIL = 72
 """Pixels of a hover or neighbour thumbnail (one size: each is drawn once)."""
 PROGRESS_MS = 100
-AMOUNT_STEPS = 100
-"""Slider steps per whole A -> B difference."""
-AMOUNT_RANGE = (-1.0, 2.0)
-SELECTED = "picked shapes"
 SCOPE_LABELS = {lm.VALIDATION: "validation shapes", lm.ALL: "all shapes"}
 
 
@@ -81,10 +75,6 @@ class LatentMapPanel(QWidget):
         self._neighbours: np.ndarray = np.zeros(0, dtype=np.int64)
         self.picked: list[int] = []
         """Indices of map points picked (clicked, then Ctrl/Shift-clicked), in order."""
-        self._groups: dict[str, np.ndarray] = {}
-        self._direction: np.ndarray | None = None
-        self._base = np.zeros(0)
-        self._moving = False
         self._shown = (lm.VALIDATION, lm.PCA)
         """The scope and method of the map shown."""
 
@@ -124,14 +114,7 @@ class LatentMapPanel(QWidget):
                                     "panel's)")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Forget the picked shapes")
-        self.group_a, self.group_b = QComboBox(), QComboBox()
-        for box, tip in ((self.group_a, "A"), (self.group_b, "B")):
-            box.setToolTip(f"Group {tip}: a class, or the shapes picked on the map")
-        self.amount = QSlider(Qt.Orientation.Horizontal, minimum=round(AMOUNT_RANGE[0] *
-                              AMOUNT_STEPS), maximum=round(AMOUNT_RANGE[1] * AMOUNT_STEPS))
-        self.amount.setToolTip("Move the current code along mean(B) - mean(A): 0 is where it "
-                               "was, 1 moves it by the whole difference")
-        self.amount_label = QLabel()
+        self.attribute = AttributeDirection(state, lambda: list(self.picked))
         self.neighbours = TileList(THUMBNAIL, single_row=True)
         self._progress_timer = QTimer(self, interval=PROGRESS_MS)
         self._build()
@@ -149,27 +132,15 @@ class LatentMapPanel(QWidget):
         picks.addWidget(self.picked_label, 1)
         picks.addWidget(self.path_button)
         picks.addWidget(self.clear_button)
-        attribute = QGroupBox("Attribute direction")
-        form = QFormLayout(attribute)
-        groups = QHBoxLayout()
-        groups.addWidget(self.group_a, 1)
-        groups.addWidget(QLabel("→"))
-        groups.addWidget(self.group_b, 1)
-        form.addRow("A → B", groups)
-        amount = QHBoxLayout()
-        amount.addWidget(self.amount, 1)
-        amount.addWidget(self.amount_label)
-        form.addRow("Amount", amount)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
         layout.addWidget(self.status)
         layout.addWidget(self.plot, 1)
         layout.addLayout(picks)
-        layout.addWidget(attribute)
+        layout.addWidget(self.attribute)
         layout.addWidget(QLabel("Nearest data shapes to the current code"))
         layout.addWidget(self.neighbours)
-        self._show_amount()
         self._show_picked()
 
     def _connect(self) -> None:
@@ -183,20 +154,12 @@ class LatentMapPanel(QWidget):
         self.plot.pointHovered.connect(self._on_hovered)
         self.path_button.clicked.connect(self._request_path)
         self.clear_button.clicked.connect(self.clear_picked)
-        self.group_a.activated.connect(functools.partial(self._on_group, "A"))
-        self.group_b.activated.connect(functools.partial(self._on_group, "B"))
-        self.amount.valueChanged.connect(self._on_amount)
         self.neighbours.picked.connect(self._on_neighbour_picked)
 
     @property
     def latent_map(self) -> lm.LatentMap | None:
         """The map shown (None: none yet)."""
         return self._map
-
-    @property
-    def direction(self) -> np.ndarray | None:
-        """The attribute direction mean(B) - mean(A) (None: no groups chosen)."""
-        return self._direction
 
     @property
     def neighbour_indices(self) -> np.ndarray:
@@ -207,7 +170,7 @@ class LatentMapPanel(QWidget):
     def _on_session(self, state: ExploreState) -> None:
         self._stop()
         self._map, self._thumbnails, self.picked = None, {}, []
-        self._direction = None
+        self.attribute.set_codes(None)
         self._samples = self._path = None
         self._show_picked()
         if self.isVisible():
@@ -294,8 +257,8 @@ class LatentMapPanel(QWidget):
         self._finish_task(f"{len(latent_map.data)} {self.scope.currentText()}, "
                           f"{latent_map.projection.method}. Click: load · Ctrl+click: pick")
         if self._map is None or self._map.data is not latent_map.data:
-            self.picked, self._groups, self._direction = [], {}, None
-            self._fill_groups(latent_map.data.class_names)
+            self.picked = []
+            self.attribute.set_codes(latent_map.data)
         self._map = latent_map
         self._shown = (self.scope.currentData(), self.method.currentText())
         self.plot.show_points(latent_map.points, latent_map.data.labels,
@@ -312,11 +275,6 @@ class LatentMapPanel(QWidget):
         self.progress.setVisible(running)
         self.path_button.setEnabled(shown and len(self.picked) >= 2)
         self.clear_button.setEnabled(bool(self.picked))
-        for box in (self.group_a, self.group_b):
-            box.setEnabled(shown)
-        session = self._state.session
-        self.amount.setEnabled(self._direction is not None and session is not None
-                               and session.family.editor == "slider")
 
     # --- overlays --------------------------------------------------------------------------
     def show_samples(self, codes: list[np.ndarray]) -> None:
@@ -419,12 +377,6 @@ class LatentMapPanel(QWidget):
     def _on_code(self, state: ExploreState) -> None:
         self._redraw_overlays()
         self._request_neighbours()
-        if not self._moving:
-            self._base = state.code.copy()
-            self.amount.blockSignals(True)
-            self.amount.setValue(0)
-            self.amount.blockSignals(False)
-            self._show_amount()
 
     def _request_neighbours(self) -> None:
         session, latent_map = self._state.session, self._map
@@ -447,61 +399,6 @@ class LatentMapPanel(QWidget):
     def _on_neighbour_picked(self, row: int) -> None:
         if self._map is not None and 0 <= row < len(self._neighbours):
             self.load(int(self._neighbours[row]))
-
-    # --- attribute direction ---------------------------------------------------------------
-    def _fill_groups(self, class_names: tuple[str, ...]) -> None:
-        for box in (self.group_a, self.group_b):
-            box.blockSignals(True)
-            box.clear()
-            box.addItem("(choose)")
-            box.addItems(list(class_names))
-            box.addItem(SELECTED)
-            box.setCurrentIndex(0)
-            box.blockSignals(False)
-
-    def _on_group(self, group: str, item: int) -> None:
-        """A class, or the shapes picked now, becomes group ``group``; with both groups set
-        the direction is mean(B) - mean(A)."""
-        if self._map is None:
-            return
-        box = self.group_a if group == "A" else self.group_b
-        if item == 0:
-            self._groups.pop(group, None)
-        elif item == box.count() - 1:
-            if not self.picked:
-                box.setCurrentIndex(0)
-                self._groups.pop(group, None)
-                QMessageBox.warning(self, "Latent map", "Pick shapes on the map first "
-                                    "(click one, Ctrl+click more), then choose "
-                                    f"“{SELECTED}” for group {group}.")
-            else:
-                self._groups[group] = np.array(self.picked)
-                box.setItemText(item, f"{SELECTED} ({len(self.picked)})")
-        else:
-            self._groups[group] = np.flatnonzero(self._map.data.labels == item - 1)
-        self._direction = None
-        if "A" in self._groups and "B" in self._groups:
-            self._direction = lm.attribute_direction(self._map.data.codes, self._groups["A"],
-                                                     self._groups["B"])
-        self._base = self._state.code.copy()
-        self.amount.blockSignals(True)
-        self.amount.setValue(0)
-        self.amount.blockSignals(False)
-        self._show_amount()
-        self._enable()
-
-    def _on_amount(self, value: int) -> None:
-        if self._direction is None or self._base.shape != self._direction.shape:
-            return
-        self._moving = True
-        try:
-            self._state.set_code(lm.along(self._base, self._direction, value / AMOUNT_STEPS))
-        finally:
-            self._moving = False
-        self._show_amount()
-
-    def _show_amount(self) -> None:
-        self.amount_label.setText(f"{self.amount.value() / AMOUNT_STEPS:+.2f}")
 
     def shutdown(self) -> None:
         """Stop a computation in flight and the panel's worker thread."""

@@ -159,24 +159,24 @@ def test_the_attribute_slider_moves_the_code_along_the_class_difference(
     data = panel.latent_map.data
     a, b = (int(k) for k in np.unique(data.labels)[:2])
     base = view.state.code.copy()
-    for box, label in ((panel.group_a, a), (panel.group_b, b)):
+    for box, label in ((panel.attribute.group_a, a), (panel.attribute.group_b, b)):
         box.setFocus()
         for _ in range(label + 1):       # past "(choose)" to the class, as the arrow keys do
             qtbot.keyClick(box, Qt.Key.Key_Down)
         assert box.currentText() == data.class_names[label]
     direction = data.codes[data.labels == b].mean(0) - data.codes[data.labels == a].mean(0)
-    np.testing.assert_allclose(panel.direction, direction)
-    panel.amount.setFocus()
+    np.testing.assert_allclose(panel.attribute.direction, direction)
+    panel.attribute.amount.setFocus()
     for _ in range(5):
-        qtbot.keyClick(panel.amount, Qt.Key.Key_PageUp)   # 0.10 each
-    amount = panel.amount.value() / 100
+        qtbot.keyClick(panel.attribute.amount, Qt.Key.Key_PageUp)   # 0.10 each
+    amount = panel.attribute.amount.value() / 100
     assert amount > 0
     np.testing.assert_allclose(view.state.code, base + amount * direction)
     qtbot.waitUntil(lambda: np.allclose(view.current_shape.code, view.state.code),
                     timeout=WAIT_MS)
     # a code from elsewhere becomes the new start: the slider goes back to 0
     view.state.reset_to_zero()
-    assert panel.amount.value() == 0
+    assert panel.attribute.amount.value() == 0
 
 
 def test_the_current_codes_nearest_shapes_are_shown_and_load_when_clicked(
@@ -212,18 +212,18 @@ def test_tsne_runs_in_the_background_and_can_be_cancelled(qtbot, view: ExploreVi
 def test_picked_shapes_can_be_a_group(qtbot, view: ExploreView, warnings: list[str]) -> None:
     panel = view.latent_map
     data = panel.latent_map.data
-    panel.group_b.setFocus()
-    qtbot.keyClick(panel.group_b, Qt.Key.Key_End)      # "picked shapes" with none picked
+    panel.attribute.group_b.setFocus()
+    qtbot.keyClick(panel.attribute.group_b, Qt.Key.Key_End)    # "picked shapes", none picked
     assert warnings and "Pick shapes on the map first" in warnings[0]
-    assert panel.group_b.currentIndex() == 0 and panel.direction is None
+    assert panel.attribute.group_b.currentIndex() == 0 and panel.attribute.direction is None
     first, second = separate_points(panel, 2)
     click_point(qtbot, panel, first)
     click_point(qtbot, panel, second, add=True)
-    panel.group_a.setFocus()
-    qtbot.keyClick(panel.group_a, Qt.Key.Key_Down)     # the first class
-    panel.group_b.setFocus()
-    qtbot.keyClick(panel.group_b, Qt.Key.Key_End)
-    assert panel.group_b.currentText() == "picked shapes (2)"
+    panel.attribute.group_a.setFocus()
+    qtbot.keyClick(panel.attribute.group_a, Qt.Key.Key_Down)     # the first class
+    panel.attribute.group_b.setFocus()
+    qtbot.keyClick(panel.attribute.group_b, Qt.Key.Key_End)
+    assert panel.attribute.group_b.currentText() == "picked shapes (2)"
     expected = data.codes[[first, second]].mean(0) - data.codes[data.labels == 0].mean(0)
-    np.testing.assert_allclose(panel.direction, expected)
-    assert panel.amount.isEnabled()
+    np.testing.assert_allclose(panel.attribute.direction, expected)
+    assert panel.attribute.amount.isEnabled()
