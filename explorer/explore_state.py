@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.latent_map import path_codes
 from explorer.session import ExplorerSession
 from trainer.grid_values import OCCUPANCY_LEVEL
 
@@ -61,11 +62,12 @@ SOURCES = ("prior", "fitted")
 
 @dataclass(frozen=True)
 class SequenceRecipe:
-    """An interpolation between two endpoints or a traversal of one unit of a base code.
+    """An interpolation between two endpoints, a traversal of one unit of a base code, or a
+    path through several codes.
 
     ``kind`` is 'interpolation' (``method``, ``steps``, ``start`` and ``end``: whatever the view
-    resolves to codes, e.g. explore_tasks.Endpoint) or 'traversal' (``unit``, ``values`` and
-    ``base``, the code traversed).
+    resolves to codes, e.g. explore_tasks.Endpoint), 'traversal' (``unit``, ``values`` and
+    ``base``, the code traversed) or 'path' (``waypoints``, ``method`` and ``steps`` per leg).
     """
 
     kind: str
@@ -76,16 +78,24 @@ class SequenceRecipe:
     unit: int = 0
     values: tuple[float, ...] = ()
     base: tuple[float, ...] = ()
+    waypoints: tuple[tuple[float, ...], ...] = ()
 
     @property
     def title(self) -> str:
         if self.kind == "traversal":
             return f"z{self.unit} traversal"
+        if self.kind == "path":
+            return f"{self.method} path through {len(self.waypoints)} shapes"
         return f"{self.method} interpolation"
 
     def traversal_codes(self, session: ExplorerSession) -> np.ndarray:
         """The traversal's codes (len(values), code_dim)."""
         return session.traverse(np.asarray(self.base), self.unit, np.asarray(self.values))
+
+    def path_codes(self, session: ExplorerSession) -> np.ndarray:
+        """The path's codes: ``steps`` per leg, through every waypoint."""
+        return path_codes(session, [np.asarray(w) for w in self.waypoints], self.steps,
+                          self.method)
 
 
 Listener = Callable[["ExploreState"], None]
@@ -237,6 +247,20 @@ class ExploreState:
         if steps < 2:
             raise ValueError("an interpolation needs at least 2 steps")
         self.set_sequence(SequenceRecipe("interpolation", steps, method, start, end))
+
+    def follow_path(self, waypoints: list[np.ndarray], steps_per_leg: int,
+                    method: str = "linear") -> None:
+        """Make the sequence a path through ``waypoints`` (codes, in order)."""
+        if self.session is not None and method not in self.session.interpolation_methods:
+            raise ValueError(f"this model interpolates by {self.session.interpolation_methods}, "
+                             f"not {method!r}")
+        if len(waypoints) < 2:
+            raise ValueError("a path needs at least two shapes")
+        if steps_per_leg < 2:
+            raise ValueError("each leg of a path needs at least 2 steps")
+        self.set_sequence(SequenceRecipe(
+            "path", steps_per_leg, method,
+            waypoints=tuple(tuple(float(v) for v in np.asarray(w)) for w in waypoints)))
 
     def traverse(self, extent: float, steps: int) -> None:
         """Make the sequence a sweep of the selected unit of the current code."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QStackedLayout,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,6 +56,7 @@ from explorer.ui.explore_tasks import (
     remesh,
 )
 from explorer.ui.explore_worker import ExploreWorker
+from explorer.ui.latent_map_view import LatentMapPanel
 from explorer.ui.mesh_view import MeshView
 from explorer.ui.splitter import GripSplitter
 from trainer.budgets import ERROR_CHARS
@@ -112,6 +114,7 @@ class ExploreView(QWidget):
         self.mesh_view = MeshView()
         self.gallery = GalleryPanel(self.state)
         self.sliders = LatentSliders(self.state)
+        self.latent_map = LatentMapPanel(self.state, self.service)
         self.sequence = SequencePanel()
         self.export_panel = ex.ExportPanel()
         self.threshold = QSlider(Qt.Orientation.Horizontal, minimum=1,
@@ -250,6 +253,7 @@ class ExploreView(QWidget):
             for picker in (self.sequence.start, self.sequence.end):
                 picker.set_data(self._session)
             self.gallery.set_fittable(self._session.can_fit_density)
+            self.latent_map.data_changed()
 
     @property
     def export_folder(self) -> str:
@@ -265,6 +269,7 @@ class ExploreView(QWidget):
         close); a gallery still in flight starts none."""
         self._compile_after_gallery = False
         self.service.shutdown()
+        self.latent_map.shutdown()
         if self.session is not None and self.session.compiled is not None:
             self.session.compiled.cancel()
 
@@ -293,8 +298,11 @@ class ExploreView(QWidget):
         left_column.addWidget(self.gallery, 1)
         left_column.addWidget(self.export_panel)
 
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.sliders, "Latent code")
+        self.side_tabs.addTab(self.latent_map, "Latent map")
         self.splitter = GripSplitter(Qt.Orientation.Horizontal)
-        for widget, stretch in ((left, 0), (centre, 1), (self.sliders, 0)):
+        for widget, stretch in ((left, 0), (centre, 1), (self.side_tabs, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
         return self.splitter
@@ -321,6 +329,7 @@ class ExploreView(QWidget):
             picker.showRequested.connect(functools.partial(self._load_endpoint, picker))
             picker.shapePicked.connect(functools.partial(self._request_preview, picker))
         self.export_panel.exportRequested.connect(self._export)
+        self.latent_map.pathRequested.connect(self._request_path)
         self.export_panel.exportRequested.connect(self.exportRequested)
 
     # --- the main shape ------------------------------------------------------------------------
@@ -400,6 +409,7 @@ class ExploreView(QWidget):
     def _show_gallery(self, shapes: list[Shape]) -> None:
         self._gallery = shapes
         self.gallery.show_samples([s.thumbnail for s in shapes])
+        self.latent_map.show_samples([s.code for s in shapes])
         if self._compile_after_gallery and self._session is not None:
             self._compile_after_gallery = False    # the first gallery did not wait for it
             self._session.compile_decoder((1, GALLERY_SIZE))
@@ -430,6 +440,12 @@ class ExploreView(QWidget):
         self.state.interpolate(start, end, self.sequence.steps.value(),
                                self.sequence.method.currentText())
 
+    def _request_path(self, codes: list[np.ndarray]) -> None:
+        """An interpolation through the shapes picked on the latent map, at the sequence
+        panel's steps (per leg) and method."""
+        self.state.follow_path(codes, self.sequence.steps.value(),
+                               self.sequence.method.currentText())
+
     def _request_traversal(self) -> None:
         self.state.traverse(self.sequence.extent.value(), self.sequence.steps.value())
 
@@ -441,10 +457,12 @@ class ExploreView(QWidget):
             self._shown["sequence"] = self._rounds["sequence"]
             self._frames = []
             self.sequence.set_frames([], "")
+            self.latent_map.show_path([])
             return
         threshold, smooth = state.threshold, self.smooth.isChecked()
-        if recipe.kind == "traversal":
-            codes = recipe.traversal_codes(session)
+        if recipe.kind in ("traversal", "path"):
+            codes = (recipe.traversal_codes(session) if recipe.kind == "traversal"
+                     else recipe.path_codes(session))
             task = functools.partial(decode_batch, session, codes, threshold,
                                      common_frame=True, smooth=smooth)
         else:
@@ -465,6 +483,7 @@ class ExploreView(QWidget):
     def _show_frames(self, title: str, shapes: list[Shape]) -> None:
         self._frames, self._sequence_kind = shapes, title
         self.sequence.set_frames([s.thumbnail for s in shapes], title)
+        self.latent_map.show_path([s.code for s in shapes])
 
     def _show_frame(self, index: int) -> None:
         if 0 <= index < len(self._frames):

@@ -53,6 +53,11 @@ class ShapeSet:
         The validation part holds ``round(val_fraction * len(self))`` shapes (at least one, at
         most all but one), spread over the classes in proportion to their sizes.
         """
+        is_val = self.validation_mask(val_fraction, seed)
+        return self.subset(np.flatnonzero(~is_val)), self.subset(np.flatnonzero(is_val))
+
+    def validation_mask(self, val_fraction: float, seed: int) -> np.ndarray:
+        """(N,) bool: the shapes ``split`` puts in the validation part."""
         n = len(self)
         if n < 2:
             raise DataError(f"Cannot split {n} shape(s) into training and validation sets; "
@@ -64,7 +69,7 @@ class ShapeSet:
         key = _stratified_key(self.labels[order])
         is_val = np.zeros(n, dtype=bool)
         is_val[order[np.argsort(key, kind="stable")[:n_val]]] = True
-        return self.subset(np.flatnonzero(~is_val)), self.subset(np.flatnonzero(is_val))
+        return is_val
 
 
 def _stratified_key(labels: np.ndarray) -> np.ndarray:
