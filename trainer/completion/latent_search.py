@@ -89,12 +89,33 @@ def latent_search(model: nn.Module, observations: Sequence[Observation],
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:
-    """An eval-mode copy of ``model`` without gradients for its weights, channels-last (the
-    caller's model is left as it is: another thread may be decoding with it)."""
-    net = copy.deepcopy(model).eval().to(memory_format=MEMORY_FORMAT)
+    """An eval-mode copy of ``model`` without gradients for its weights, channels-last, with
+    the decoder's BatchNorm layers folded into the convolutions before them (the same function,
+    a cheaper backward pass). The caller's model is left as it is: another thread may be
+    decoding with it."""
+    net = copy.deepcopy(model).eval()
+    decoder = getattr(net, "decoder", None)
+    if isinstance(decoder, nn.Sequential):
+        _fold_batch_norms(decoder)
+    net.to(memory_format=MEMORY_FORMAT)
     for p in net.parameters():
         p.requires_grad_(False)
     return net
+
+
+@torch.no_grad()
+def _fold_batch_norms(layers: nn.Sequential) -> None:
+    """Replace every (Conv3d, BatchNorm3d) pair of ``layers`` by the Conv3d with the eval-mode
+    normalisation folded into its weights and bias."""
+    for i in range(1, len(layers)):
+        conv, norm = layers[i - 1], layers[i]
+        if not (isinstance(conv, nn.Conv3d) and isinstance(norm, nn.BatchNorm3d)):
+            continue
+        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+        bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
+        conv.weight.mul_(scale.view(-1, 1, 1, 1, 1))
+        conv.bias = nn.Parameter((bias - norm.running_mean) * scale + norm.bias)
+        layers[i] = nn.Identity()
 
 
 def _starting_codes(net: nn.Module, occupied: torch.Tensor, settings: SearchSettings,
