@@ -47,8 +47,11 @@ class SearchSettings:
             raise ValueError("need steps >= 0 and 1 <= restarts <= candidates")
 
 
+DEFAULT_SEARCH = SearchSettings()
+
+
 def latent_search(model: nn.Module, observations: Sequence[Observation],
-                  settings: SearchSettings = SearchSettings(), *,
+                  settings: SearchSettings = DEFAULT_SEARCH, *,
                   initial_codes: np.ndarray | None = None,
                   on_step: StepCallback | None = None) -> np.ndarray:
     """The ML codes (N, Q) of N observations under a VAE's decoder (trainer.model.VAE)."""
