@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from explorer import __version__, bundled
+from explorer.completion_cli import add_completion_commands
 from explorer.encode import file_grids
 from explorer.export import MESH_FORMATS, export_codes, export_mesh, export_sequence
 from explorer.meshing import mesh_from_grid
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
     add_encode_command(sub)
     add_bundle_command(sub)
+    add_completion_commands(sub)
     return parser
 
 
