@@ -305,9 +305,10 @@ def cmd_evaluate_completion(args: argparse.Namespace) -> int:
         raise ConfigError("--shapes must be at least 1")
     ckpt = _completable(args.checkpoint)
     vae = ckpt.build_model()
+    wanted = [m for m in ("aml", "supervised")
+              if m in args.methods or (m == "aml" and "aml+ml" in args.methods)]
     needs_training_data = "mean" in args.methods or any(
-        m in args.methods and not _encoder_file(args.checkpoint, m).exists()
-        for m in ("aml", "supervised"))
+        not _encoder_file(args.checkpoint, m).exists() for m in wanted)
     train = val = None
     if ckpt.config.is_builtin_data or args.train_data is not None:
         train, val = _training_split(ckpt, args.train_data)
@@ -323,8 +324,7 @@ def cmd_evaluate_completion(args: argparse.Namespace) -> int:
         held_out = load_run_data(ckpt.config.with_overrides(data=args.data)).shapes
         data = printable(args.data)
     truth = held_out.grids[:args.shapes, 0] > 0.5
-    encoders = {m: _encoder_or_train(args.checkpoint, m, vae, train, val)
-                for m in ("aml", "supervised") if m in args.methods}
+    encoders = {m: _encoder_or_train(args.checkpoint, m, vae, train, val) for m in wanted}
     print(f"completing {len(truth)} shapes ...", file=sys.stderr, flush=True)
     evaluation = evaluate_completion(
         vae, truth, training_grids=None if train is None else train.grids[:, 0] > 0.5,

@@ -3,8 +3,10 @@ completeness (trainer.completion.metrics) of the completions of held-out shapes,
 each method took per shape.
 
 Methods: ``prior`` (the VAE's reconstruction of the complete shape: what any completion can
-reach at best through this decoder), ``aml`` (the completion encoder), ``ml`` (latent search),
-``naive``, ``mean`` and ``supervised`` (trainer.completion.baselines). A method whose encoder
+reach at best through this decoder), ``aml`` (the completion encoder), ``ml`` (latent search
+from the VAE encoder's code of the partial input and prior samples), ``aml+ml`` (latent search
+with the completion encoder's code among its starts), ``naive``, ``mean`` and ``supervised``
+(trainer.completion.baselines). A method whose encoder
 is not given is left out. Observations are simulated from the held-out shapes with a generator
 seeded by ``seed`` (the same for every method).
 """
@@ -33,7 +35,7 @@ from trainer.completion.latent_search import (
 from trainer.completion.metrics import score
 from trainer.completion.observation import Observation, simulate
 
-METHODS = ("prior", "aml", "ml", "naive", "mean", "supervised")
+METHODS = ("prior", "aml", "ml", "aml+ml", "naive", "mean", "supervised")
 EVALUATED_KINDS = ("single-view", "noisy")
 NOISY_FREE_WEIGHT = 0.25
 """Latent search trusts free space this much against surface points on noisy scans."""
@@ -93,7 +95,8 @@ def evaluate_completion(vae: nn.Module, truth: np.ndarray, *,
     (N, D, D, D); ``training_grids`` give the mean shape (left out without them)."""
     truth = np.asarray(truth, dtype=bool)
     decoder = frozen_copy(vae)
-    available = {"aml": aml is not None, "supervised": supervised is not None,
+    available = {"aml": aml is not None, "aml+ml": aml is not None,
+                 "supervised": supervised is not None,
                  "mean": training_grids is not None}
     chosen = [m for m in methods if available.get(m, True)]
     mean = mean_shape(training_grids) if training_grids is not None else None
@@ -141,6 +144,9 @@ def _codes(method: str, vae: nn.Module, observations: list[Observation], truth: 
         return naive_codes(vae, observations)
     if method == "ml":
         return latent_search(vae, observations, search)
+    if method == "aml+ml" and aml is not None:
+        return latent_search(vae, observations, search,
+                             initial_codes=amortised_codes(aml, observations)[:, None])
     raise ValueError(f"unknown completion method {method!r}; known: {', '.join(METHODS)}")
 
 

@@ -33,7 +33,7 @@ class SearchSettings:
     """How latent search runs (module docstring)."""
 
     steps: int = 40
-    candidates: int = 16
+    candidates: int = 64
     """Starting codes scored per shape: the encoder's, the given ones, then prior samples."""
     restarts: int = 2
     """The best-scoring candidates per shape that descend."""
@@ -48,6 +48,8 @@ class SearchSettings:
 
 
 DEFAULT_SEARCH = SearchSettings()
+FINAL_LR_FRACTION = 0.1
+"""The step size decays along a cosine to this share of ``lr`` at the last step."""
 
 
 def latent_search(model: nn.Module, observations: Sequence[Observation],
@@ -71,6 +73,8 @@ def latent_search(model: nn.Module, observations: Sequence[Observation],
     best = codes[:, 0].clone()
     z = codes.reshape(n * settings.restarts, -1).clone().requires_grad_(True)
     optimiser = torch.optim.Adam([z], lr=settings.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, max(settings.steps, 1), eta_min=FINAL_LR_FRACTION * settings.lr)
     repeat = settings.restarts
     occupied_r, free_r = occupied.repeat_interleave(repeat, 0), free.repeat_interleave(repeat, 0)
     for step in range(1, settings.steps + 1):
@@ -85,6 +89,7 @@ def latent_search(model: nn.Module, observations: Sequence[Observation],
             chosen = z.detach().view(n, repeat, -1)[torch.arange(n), which]
             best = torch.where(better[:, None], chosen, best)
         optimiser.step()
+        scheduler.step()
         if on_step is not None and not on_step(step, float(best_loss.mean()),
                                                best.double().numpy()):
             break
