@@ -14,6 +14,7 @@ from explorer.cli import main as cli_main
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession, prior_samples
 from trainer.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from trainer.completion.encoder_file import load_completion
 from trainer.config import TrainConfig
 from trainer.data.folder import load_folder_with_report
 from trainer.model import VAE
@@ -98,6 +99,11 @@ def test_bundle_trains_strips_the_optimiser_and_writes_samples_reproducibly(
         assert torch.equal(again.model_state[name], tensor), name
     assert [p.read_bytes() for p in sorted(samples_a.iterdir())] == \
         [p.read_bytes() for p in sorted(samples_b.iterdir())]
+
+    completion = load_completion(model_a.with_name("default_model.completion.pt"),
+                                 small.build_model())
+    assert completion.optimizer_state is None
+    assert completion.epoch == completion.config.epochs
 
     shapes, report = load_folder_with_report(samples_a, 16)
     assert len(shapes) == len(bundled.SAMPLE_SOLIDS) and not report.failed
