@@ -41,6 +41,8 @@ COMPLETE_METHODS = ("aml", "ml", "naive")
 SUPERVISED_SUFFIX = ".supervised.pt"
 ON_THE_FLY = CompletionConfig(epochs=3, shapes=600)
 """What evaluate-completion trains when no completion encoder lies beside the checkpoint."""
+VALIDATION_SHAPES = 100
+"""train-completion validates on the first this many of the run's validation shapes."""
 
 
 def add_completion_commands(sub: argparse._SubParsersAction) -> None:
@@ -79,8 +81,9 @@ def add_completion_commands(sub: argparse._SubParsersAction) -> None:
         description="Train an encoder from partial observations to the VAE's latent codes with "
                     "the observed-voxels-only likelihood through the frozen decoder (no "
                     "complete shapes; --supervised: against complete shapes, the baseline). "
-                    "Written after every epoch beside the checkpoint; Ctrl-C stops after the "
-                    "current batch.")
+                    "Written after every epoch beside the checkpoint; validates on the first "
+                    f"{VALIDATION_SHAPES} validation shapes; Ctrl-C stops after the current "
+                    "batch.")
     train.add_argument("checkpoint", type=Path)
     train.add_argument("--data", help="builtin or the folder the VAE trained on (default: "
                                       "the run's built-in solids)")
@@ -254,6 +257,7 @@ def cmd_train_completion(args: argparse.Namespace) -> int:
     else:
         config = CompletionConfig().with_overrides(**changes)
     train, val = _training_split(ckpt, args.data)
+    val = val.subset(np.arange(min(len(val), VALIDATION_SHAPES)))
     print(f"training a {'supervised ' if args.supervised else ''}completion encoder on "
           f"{min(len(train), config.shapes or len(train))} shapes for {config.epochs} epochs "
           f"-> {out}", file=sys.stderr, flush=True)
