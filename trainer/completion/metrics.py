@@ -6,9 +6,10 @@
   completeness: from points on the true surface to the predicted one (both lower is better, in
   voxels). The surfaces are the marching-cubes meshes of the boolean grids at level 0.5;
   SURFACE_POINTS points are sampled uniformly by area on each, and the distance from a point to
-  a surface is that to the nearest point sampled on it (SURFACE_POINTS is dense enough that
-  this differs from the distance to the triangles by a few hundredths of a voxel). An empty
-  grid has no surface: its distances are NaN.
+  a surface is that to the nearest point sampled on it: it overestimates the distance to the
+  triangles by a fraction of a voxel, the same for every method (benchmarks/README.md), and is
+  0 for identical grids (the samples are seeded). An empty grid has no surface: its distances
+  are NaN.
 """
 
 from __future__ import annotations
