@@ -42,8 +42,9 @@ BOX_FRACTION = (0.3, 0.5)
 @dataclass(frozen=True)
 class Observation:
     """A partial observation of one (D, D, D) grid: boolean ``occupied`` and ``free`` (never
-    both true), the simulator that made it and its viewpoint (azimuth, elevation) in degrees,
-    or None where none applies (a removed box)."""
+    both true), the simulator that made it (one of OBSERVATION_KINDS, or 'file' for one read
+    from a file) and its viewpoint (azimuth, elevation) in degrees, or None where none applies
+    (a removed box, a file)."""
 
     occupied: np.ndarray
     free: np.ndarray
