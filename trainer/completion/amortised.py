@@ -52,7 +52,7 @@ class CompletionConfig:
 
     epochs: int = 10
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 2e-3
     kl_weight: float = 2.0
     free_weight: float = 0.5
     """Free voxels count this much against occupied ones (free space of noisy scans is less
