@@ -59,12 +59,12 @@ def test_train_complete_and_evaluate(tiny_run, tmp_path, capsys):
 
     report = tmp_path / "table.json"
     assert main(["evaluate-completion", str(ckpt), "--shapes", "3", "--steps", "2",
-                 "--methods", "prior,aml,ml,naive,mean", "--json", str(report)]) == 0
+                 "--methods", "prior,aml,ml,aml+ml,naive,mean", "--json", str(report)]) == 0
     captured = capsys.readouterr()
     assert "aml: using" in captured.err
     table = json.loads(report.read_text())
     pairs = {(r["kind"], r["method"]) for r in table["rows"]}
-    assert ("single-view", "aml") in pairs and ("noisy", "prior") in pairs
+    assert {("single-view", "aml"), ("noisy", "prior"), ("noisy", "aml+ml")} <= pairs
     assert all(0 <= r["iou"] <= 1 for r in table["rows"])
     assert "single-view  mean" in captured.out
 
