@@ -22,7 +22,6 @@ import copy
 import dataclasses
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from trainer.completion.metrics import iou
 from trainer.completion.observation import OBSERVATION_KINDS, Observation, simulate
 from trainer.data.shapeset import ShapeSet
 from trainer.errors import ConfigError, TrainingError
+from trainer.loop import _PausableClock as PausableClock
 from trainer.objective import kl_to_standard_normal
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress
@@ -241,14 +241,12 @@ class CompletionTrainer:
     def run(self) -> bool:
         """Train up to ``config.epochs``; True when finished, False when stopped early."""
         elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
-        start = time.perf_counter()
-        paused = [0.0]
+        clock = PausableClock()
         for epoch in range(self.epoch + 1, self.config.epochs + 1):
-            totals = self._train_epoch(epoch, start, elapsed_before, paused)
+            totals = self._train_epoch(epoch, clock, elapsed_before)
             if totals is None:
                 return False
-            report = self._validate(epoch, totals,
-                                    elapsed_before + time.perf_counter() - start - paused[0])
+            report = self._validate(epoch, totals, elapsed_before + clock.elapsed())
             if report is None:
                 return False
             self.history.append(report)
@@ -259,8 +257,8 @@ class CompletionTrainer:
                 self.on_report(report)
         return True
 
-    def _train_epoch(self, epoch: int, start: float, elapsed_before: float,
-                     paused: list[float]) -> tuple[float, float, float, float] | None:
+    def _train_epoch(self, epoch: int, clock: PausableClock,
+                     elapsed_before: float) -> tuple[float, float, float, float] | None:
         cfg = self.config
         generator = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
         rng = np.random.default_rng([cfg.seed, epoch])
@@ -270,12 +268,12 @@ class CompletionTrainer:
         self.encoder.train()
         sums = np.zeros(3)
         seen = 0
-        began = time.perf_counter()
+        began = clock.elapsed()
         for i, batch in enumerate(batches):
             if not self._running.is_set():
-                waited = time.perf_counter()
+                clock.pause()
                 self._running.wait()
-                paused[0] += time.perf_counter() - waited
+                clock.resume()
             if self._stop.is_set():
                 return None
             truth = self.train_grids[batch]
@@ -294,8 +292,8 @@ class CompletionTrainer:
             if self.on_progress is not None:
                 self.on_progress(BatchProgress(
                     epoch, i + 1, len(batches), value / len(batch),
-                    elapsed_before + time.perf_counter() - start - paused[0]))
-        rate = seen / max(time.perf_counter() - began, 1e-9)
+                    elapsed_before + clock.elapsed()))
+        rate = seen / max(clock.elapsed() - began, 1e-9)
         loss, nll, kl = (float(v) for v in sums / max(seen, 1))
         return loss, nll, kl, rate
 
