@@ -21,6 +21,7 @@ from explorer.animation import (
     render_frames,
     write_animation,
 )
+from explorer.completion_cli import add_completion_commands
 from explorer.encode import file_grids
 from explorer.export import MESH_FORMATS, export_codes, export_mesh, export_sequence
 from explorer.meshing import mesh_from_grid
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_encode_command(sub)
     add_bundle_command(sub)
     add_animate_command(sub)
+    add_completion_commands(sub)
     return parser
 
 
@@ -188,6 +190,9 @@ def add_bundle_command(sub: argparse._SubParsersAction) -> None:
     bundle.add_argument("--out", type=Path, default=bundled.ASSETS_DIR,
                         help="folder of the bundled files (default assets/)")
     bundle.add_argument("--samples-only", action="store_true", help="only the sample meshes")
+    bundle.add_argument("--no-completion", action="store_true",
+                        help="leave out the completion encoder (default: the one beside the "
+                             "checkpoint, trained there first when missing)")
     bundle.add_argument("--device", default="cpu",
                         help="where to train (default cpu, which the bundled file was made on)")
     bundle.set_defaults(func=cmd_bundle)
@@ -220,7 +225,34 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     if size > bundled.MAX_MODEL_BYTES:
         print(f"warning: {out} is larger than {bundled.MAX_MODEL_BYTES / 2**20:.0f} MiB; "
               "consider fewer channels or latent dimensions", file=sys.stderr)
+    if args.no_completion:
+        return 0
+    written = bundle_completion(source, args.out / bundled.COMPLETION_FILE.name)
+    print(f"wrote {written} ({written.stat().st_size / 2**20:.1f} MiB)")
     return 0
+
+
+def bundle_completion(source: Path, out: Path) -> Path:
+    """Write the completion encoder beside ``source`` (trained there first with
+    ``bundled.BUNDLED_COMPLETION`` when missing, resumable) to ``out`` without its optimiser
+    state."""
+    from trainer.completion.amortised import completion_path
+    from trainer.completion.encoder_file import load_completion, save_completion
+
+    beside = completion_path(source)
+    if not beside.exists():
+        train = build_parser().parse_args(
+            ["train-completion", str(source), *bundled.BUNDLED_COMPLETION_FLAGS])
+        status = train.func(train)
+        if status:
+            raise ShapeExplorerError(f"the completion encoder for {source} did not finish")
+    vae = load_checkpoint(source).build_model()
+    state = load_completion(beside, vae)
+    if state.epoch < state.config.epochs:
+        raise ShapeExplorerError(
+            f"{beside} stopped after epoch {state.epoch} of {state.config.epochs}; finish it "
+            f"with `python main.py train-completion {source} --resume`")
+    return save_completion(out, state, keep_optimizer=False)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 COMMANDS = ("train", "ppca", "info", "evaluate", "sample", "encode", "export-weights", "bundle",
-            "cache-clear", "animate")
+            "cache-clear", "animate", "complete", "train-completion",
+            "evaluate-completion")
 """The headless commands (``explorer.cli.build_parser`` has them; a test keeps both in step).
 Listed here so that opening a path does not import the command line's heavy modules first."""
 

@@ -14,6 +14,7 @@ from explorer.cli import main as cli_main
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession, prior_samples
 from trainer.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from trainer.completion.encoder_file import load_completion
 from trainer.config import TrainConfig
 from trainer.data.folder import load_folder_with_report
 from trainer.model import VAE
@@ -41,6 +42,14 @@ def test_the_bundled_model_loads_and_decodes_non_empty_meshes() -> None:
     grids = session.decode(prior_samples(12, session.latent_dim, seed=0))  # the first gallery
     meshes = [mesh_from_grid(grid) for grid in grids]
     assert sum(m is not None and len(m.faces) > 100 for m in meshes) >= 6
+
+
+def test_the_bundled_model_ships_its_completion_encoder() -> None:
+    vae = load_checkpoint(bundled.MODEL_FILE).build_model()
+    state = load_completion(bundled.COMPLETION_FILE, vae)   # refuses another model's encoder
+    assert state.optimizer_state is None and state.epoch == state.config.epochs
+    assert state.config.target == "observed"
+    assert bundled.COMPLETION_FILE.stat().st_size < 2**20
 
 
 def test_the_bundled_model_is_configured_for_the_builtin_solids_at_32() -> None:
@@ -98,6 +107,11 @@ def test_bundle_trains_strips_the_optimiser_and_writes_samples_reproducibly(
         assert torch.equal(again.model_state[name], tensor), name
     assert [p.read_bytes() for p in sorted(samples_a.iterdir())] == \
         [p.read_bytes() for p in sorted(samples_b.iterdir())]
+
+    completion = load_completion(model_a.with_name("default_model.completion.pt"),
+                                 small.build_model())
+    assert completion.optimizer_state is None
+    assert completion.epoch == completion.config.epochs
 
     shapes, report = load_folder_with_report(samples_a, 16)
     assert len(shapes) == len(bundled.SAMPLE_SOLIDS) and not report.failed

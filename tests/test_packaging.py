@@ -65,7 +65,8 @@ def test_the_wheel_holds_the_packages_and_assets_and_nothing_else(wheel: Path) -
     assert {n for n in names if n.endswith(".py")} == sources   # every module, no stray ones
     samples = {p.name for p in (ROOT / "assets" / "samples").glob("*.obj")}
     assert len(samples) == 6
-    for asset in ("default_model.pt", "default_model.toml", *(f"samples/{s}" for s in samples)):
+    for asset in ("default_model.pt", "default_model.completion.pt", "default_model.toml",
+                  *(f"samples/{s}" for s in samples)):
         assert f"explorer/assets/{asset}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

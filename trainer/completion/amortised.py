@@ -1,0 +1,380 @@
+"""Amortised maximum likelihood (AML): an encoder that maps a partial observation straight to a
+latent code of a frozen VAE.
+
+The completion encoder sees two channels, the occupied and the free voxels, and predicts a
+Gaussian q(z | observation). It trains on observations simulated from the training shapes
+(kinds drawn per shape from ``kinds``) with the observed-voxels-only likelihood through the
+VAE's frozen decoder plus ``kl_weight`` x KL(q || N(0, I)): no complete shape enters the loss,
+the weak supervision of the method. ``target="complete"`` scores the decoded code against the
+complete shape instead: the *supervised* baseline, an upper bound that needs complete shapes.
+Validation scores the posterior mean's IoU against the complete validation shapes (monitoring
+only; never a training signal).
+
+`CompletionTrainer` runs like trainer.loop.Trainer: per-epoch reports and per-batch progress
+callbacks on the calling thread, pause / resume / stop from any thread (between batches), a
+checkpoint after every epoch and exact resume (the order, observations and noise of an epoch
+are drawn from generators seeded by the seed and the epoch).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainer.budgets import DECODE_BATCH
+from trainer.completion.latent_search import frozen_copy
+from trainer.completion.likelihood import observed_nll
+from trainer.completion.metrics import iou
+from trainer.completion.observation import OBSERVATION_KINDS, Observation, simulate
+from trainer.data.shapeset import ShapeSet
+from trainer.errors import ConfigError, TrainingError
+from trainer.loop import _PausableClock as PausableClock
+from trainer.objective import kl_to_standard_normal
+from trainer.perf import MEMORY_FORMAT
+from trainer.report import BatchProgress
+
+TARGETS = ("observed", "complete")
+
+
+@dataclass(frozen=True)
+class CompletionConfig:
+    """The settings of a completion encoder's training."""
+
+    epochs: int = 10
+    batch_size: int = 16
+    lr: float = 2e-3
+    kl_weight: float = 2.0
+    free_weight: float = 0.5
+    """Free voxels count this much against occupied ones (free space of noisy scans is less
+    sure than their surface points)."""
+    kinds: tuple[str, ...] = OBSERVATION_KINDS
+    channels: tuple[int, ...] = (8, 16, 32, 64)
+    target: str = "observed"
+    shapes: int = 0
+    """Train on at most this many of the training shapes (0: all)."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        problems = []
+        if not 1 <= self.epochs <= 10_000:
+            problems.append("epochs must be 1..10000")
+        if not 2 <= self.batch_size <= 1024:
+            problems.append("batch_size must be 2..1024")
+        for name in ("lr", "kl_weight", "free_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0) or (name == "lr" and value == 0):
+                problems.append(f"{name} must be a finite number >= 0 (lr > 0)")
+        if not self.kinds or any(k not in OBSERVATION_KINDS for k in self.kinds):
+            problems.append(f"kinds must be some of {', '.join(OBSERVATION_KINDS)}")
+        if len(self.channels) != 4 or not all(1 <= c <= 512 for c in self.channels):
+            problems.append("channels must be 4 numbers 1..512")
+        if self.target not in TARGETS:
+            problems.append(f"target must be one of {', '.join(TARGETS)}")
+        if self.shapes < 0:
+            problems.append("shapes must be >= 0")
+        if problems:
+            raise ConfigError("completion settings: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["kinds"], values["channels"] = list(self.kinds), list(self.channels)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CompletionConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"unknown completion settings: {', '.join(unknown)}")
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> CompletionConfig:
+        """A copy with the given settings changed (None values are left out)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+class CompletionEncoder(nn.Module):
+    """4 x (Conv3d 3^3 + BatchNorm + ReLU + MaxPool 2) on (occupied, free) grids, then linear
+    heads for the mean and log-variance of a code of ``code_dim``."""
+
+    def __init__(self, resolution: int, code_dim: int, channels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.resolution, self.code_dim, self.channels = resolution, code_dim, tuple(channels)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip((2, *channels[:-1]), channels, strict=True):
+            layers += [nn.Conv3d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out),
+                       nn.ReLU(inplace=True), nn.MaxPool3d(2)]
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        flat = channels[-1] * (resolution // 16) ** 3
+        self.to_mu = nn.Linear(flat, code_dim)
+        self.to_logvar = nn.Linear(flat, code_dim)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 2, D, D, D) -> (mu, logvar), each (B, code_dim)."""
+        h = self.features(x)
+        return self.to_mu(h), self.to_logvar(h)
+
+
+def observation_channels(observations: Sequence[Observation]) -> torch.Tensor:
+    """The encoder's input: (N, 2, D, D, D) float32 of occupied and free voxels,
+    channels-last."""
+    stacked = np.stack([np.stack([o.occupied, o.free]) for o in observations])
+    return torch.from_numpy(stacked.astype(np.float32)).contiguous(memory_format=MEMORY_FORMAT)
+
+
+@torch.no_grad()
+def amortised_codes(encoder: CompletionEncoder,
+                    observations: Sequence[Observation]) -> np.ndarray:
+    """The completion encoder's codes (posterior means) of observations: (N, Q) float64."""
+    encoder.eval()
+    out = [encoder(observation_channels(observations[i:i + DECODE_BATCH * 4]))[0]
+           for i in range(0, len(observations), DECODE_BATCH * 4)]
+    return torch.cat(out).double().numpy() if out else np.zeros((0, encoder.code_dim))
+
+
+@dataclass(frozen=True)
+class CompletionReport:
+    """One epoch of completion-encoder training, plain floats (safe across threads)."""
+
+    epoch: int
+    train_loss: float
+    train_nll: float
+    train_kl: float
+    val_loss: float
+    val_iou: float
+    val_hamming: float
+    lr: float
+    samples_per_s: float
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CompletionReport:
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class CompletionState:
+    """A completion encoder with what it takes to use and resume it."""
+
+    config: CompletionConfig
+    resolution: int
+    code_dim: int
+    model_state: dict[str, torch.Tensor]
+    decoder_fingerprint: str
+    epoch: int = 0
+    history: list[CompletionReport] = field(default_factory=list)
+    optimizer_state: dict[str, Any] | None = None
+
+    def build_encoder(self) -> CompletionEncoder:
+        encoder = CompletionEncoder(self.resolution, self.code_dim, self.config.channels)
+        encoder.load_state_dict(self.model_state)
+        return encoder.eval().to(memory_format=MEMORY_FORMAT)
+
+
+ReportCallback = Callable[[CompletionReport], None]
+ProgressCallback = Callable[[BatchProgress], None]
+
+
+class CompletionTrainer:
+    """Trains a completion encoder for a frozen VAE ``vae`` (module docstring)."""
+
+    def __init__(self, vae: nn.Module, config: CompletionConfig, train: ShapeSet,
+                 val: ShapeSet, *, on_report: ReportCallback | None = None,
+                 on_progress: ProgressCallback | None = None,
+                 save: Callable[[CompletionState], object] | None = None,
+                 resume_from: CompletionState | None = None) -> None:
+        if len(train) < 2 or len(val) < 1:
+            raise TrainingError("a completion encoder needs at least 2 training shapes and 1 "
+                                "validation shape")
+        self.config = config
+        self.decoder = frozen_copy(vae)
+        self.fingerprint = decoder_fingerprint(vae)
+        torch.manual_seed(config.seed)
+        self.encoder = CompletionEncoder(train.resolution, vae.latent_dim, config.channels)
+        self.encoder.to(memory_format=MEMORY_FORMAT)
+        self.optimizer = torch.optim.Adam(self.encoder.parameters(), lr=config.lr)
+        limit = config.shapes or len(train)
+        self.train_grids = train.grids[:limit, 0] > 0.5
+        self.val_grids = val.grids[:, 0] > 0.5
+        self.on_report, self.on_progress, self.save = on_report, on_progress, save
+        self.history: list[CompletionReport] = []
+        self.epoch = 0
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+        if resume_from is not None:
+            self._restore(resume_from)
+        self._val_observations = self._observations(
+            self.val_grids, np.random.default_rng([config.seed, 1_000_003]))
+
+    # --- control from any thread -------------------------------------------------------------
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self) -> bool:
+        """Train up to ``config.epochs``; True when finished, False when stopped early."""
+        elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
+        clock = PausableClock()
+        for epoch in range(self.epoch + 1, self.config.epochs + 1):
+            totals = self._train_epoch(epoch, clock, elapsed_before)
+            if totals is None:
+                return False
+            report = self._validate(epoch, totals, elapsed_before + clock.elapsed())
+            if report is None:
+                return False
+            self.history.append(report)
+            self.epoch = epoch
+            if self.save is not None:
+                self.save(self.state())
+            if self.on_report is not None:
+                self.on_report(report)
+        return True
+
+    def _train_epoch(self, epoch: int, clock: PausableClock,
+                     elapsed_before: float) -> tuple[float, float, float, float] | None:
+        cfg = self.config
+        generator = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
+        rng = np.random.default_rng([cfg.seed, epoch])
+        order = torch.randperm(len(self.train_grids), generator=generator).numpy()
+        batches = [b for b in np.array_split(order, max(1, len(order) // cfg.batch_size))
+                   if len(b) >= 2]
+        self.encoder.train()
+        sums = np.zeros(3)
+        seen = 0
+        began = clock.elapsed()
+        for i, batch in enumerate(batches):
+            if not self._running.is_set():
+                clock.pause()
+                self._running.wait()
+                clock.resume()
+            if self._stop.is_set():
+                return None
+            truth = self.train_grids[batch]
+            observations = self._observations(truth, rng)
+            eps = torch.randn((len(batch), self.encoder.code_dim), generator=generator)
+            loss, nll, kl = self._loss(observations, truth, eps)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingError(f"completion training stopped: the loss became {value} in "
+                                    f"epoch {epoch}, batch {i + 1} (try a lower learning rate)")
+            self.optimizer.zero_grad(set_to_none=True)
+            (loss / len(batch)).backward()
+            self.optimizer.step()
+            sums += np.array([value, nll.item(), kl.item()])
+            seen += len(batch)
+            if self.on_progress is not None:
+                self.on_progress(BatchProgress(
+                    epoch, i + 1, len(batches), value / len(batch),
+                    elapsed_before + clock.elapsed()))
+        rate = seen / max(clock.elapsed() - began, 1e-9)
+        loss, nll, kl = (float(v) for v in sums / max(seen, 1))
+        return loss, nll, kl, rate
+
+    def _loss(self, observations: list[Observation], truth: np.ndarray,
+              eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Summed loss, likelihood and KL terms of a batch."""
+        mu, logvar = self.encoder(observation_channels(observations))
+        z = mu + torch.exp(0.5 * logvar) * eps
+        logits = self.decoder.decode(z)
+        if self.config.target == "complete":
+            occupied = torch.from_numpy(truth[:, None])
+            nll = observed_nll(logits, occupied, ~occupied)
+        else:
+            occupied, free = (torch.from_numpy(np.stack([getattr(o, part) for o in observations])
+                                               [:, None]) for part in ("occupied", "free"))
+            nll = observed_nll(logits, occupied, free, self.config.free_weight)
+        kl = kl_to_standard_normal(mu, logvar)
+        return nll.sum() + self.config.kl_weight * kl.sum(), nll.sum(), kl.sum()
+
+    @torch.no_grad()
+    def _validate(self, epoch: int, totals: tuple[float, float, float, float],
+                  elapsed: float) -> CompletionReport | None:
+        self.encoder.eval()
+        losses, ious, hams = [], [], []
+        for i in range(0, len(self.val_grids), DECODE_BATCH):
+            if self._stop.is_set():
+                return None
+            part = slice(i, i + DECODE_BATCH)
+            observations, truth = self._val_observations[part], self.val_grids[part]
+            loss, _, _ = self._loss(observations, truth, torch.zeros(len(truth),
+                                                                     self.encoder.code_dim))
+            mu, _ = self.encoder(observation_channels(observations))
+            decoded = (self.decoder.decode(mu) > 0).numpy()[:, 0]
+            losses.append(float(loss))
+            ious.append(iou(decoded, truth))
+            hams.append((decoded != truth).reshape(len(truth), -1).mean(1))
+        n = len(self.val_grids)
+        loss, nll, kl, rate = totals
+        return CompletionReport(epoch, loss, nll, kl, sum(losses) / n,
+                                float(np.concatenate(ious).mean()),
+                                float(np.concatenate(hams).mean()),
+                                self.optimizer.param_groups[0]["lr"], rate, elapsed)
+
+    def _observations(self, grids: np.ndarray, rng: np.random.Generator) -> list[Observation]:
+        kinds = self.config.kinds
+        return [simulate(kinds[rng.integers(len(kinds))], g, rng) for g in grids]
+
+    # --- state ---------------------------------------------------------------------------------
+    def state(self) -> CompletionState:
+        """A copy of the training state, safe to save or hand to another thread."""
+        return CompletionState(
+            config=self.config, resolution=self.encoder.resolution,
+            code_dim=self.encoder.code_dim,
+            model_state={k: v.detach().clone().contiguous()
+                         for k, v in self.encoder.state_dict().items()},
+            decoder_fingerprint=self.fingerprint, epoch=self.epoch, history=list(self.history),
+            optimizer_state=copy.deepcopy(self.optimizer.state_dict()))
+
+    def _restore(self, state: CompletionState) -> None:
+        if state.decoder_fingerprint != self.fingerprint:
+            raise TrainingError("the completion encoder to resume belongs to another model")
+        self.encoder.load_state_dict(state.model_state)
+        self.encoder.to(memory_format=MEMORY_FORMAT)
+        if state.optimizer_state is not None:
+            self.optimizer.load_state_dict(state.optimizer_state)
+        self.history, self.epoch = list(state.history), state.epoch
+
+
+def decoder_fingerprint(vae: nn.Module) -> str:
+    """A short hash of the decoder's weights: which VAE a completion encoder was trained for."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(vae.state_dict().items()):
+        if not name.startswith(("encoder.", "to_mu.", "to_logvar.")):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().float().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def completion_path(checkpoint: str | Path) -> Path:
+    """Where a checkpoint's completion encoder lives: ``<stem>.completion.pt`` beside it."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}.completion.pt")
