@@ -156,3 +156,19 @@ def test_resample_grid():
         ball = voxelize_mesh(sphere, size)
         assert resample_grid(ball, 16).sum() == pytest.approx(ball.sum() * (16 / size) ** 3,
                                                               rel=0.06)
+
+
+def test_a_mesh_narrower_than_its_largest_coordinate_is_scaled_without_warnings() -> None:
+    import warnings
+
+    import trimesh
+
+    from trainer.data.mesh_files import _unit_box_transform
+    box = trimesh.creation.box((0.5, 0.3, 0.2))
+    box.apply_translation((0.5, 0.5, 0.5))            # spans less than its largest coordinate
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no overflow warning from the size check
+        transform = _unit_box_transform(box)
+    assert transform is not None
+    corners = trimesh.transform_points(box.vertices, transform)
+    assert abs((corners.max(0) - corners.min(0)).max() - 1) < 1e-9

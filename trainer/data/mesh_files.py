@@ -127,7 +127,7 @@ def _unit_box_transform(mesh: trimesh.Trimesh) -> np.ndarray | None:
     side = (high - low).max()
     if side == 0:
         return None
-    if peak > np.finfo(np.float64).max / side:
+    if side > 1 and peak > np.finfo(np.float64).max / side:   # side <= 1 cannot overflow
         raise DataError("coordinates too large: the mesh spans more than the largest number "
                         "a coordinate can hold (about 1.8e308)")
     transform = np.eye(4)
