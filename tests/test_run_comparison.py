@@ -30,9 +30,9 @@ def test_differing_settings_name_only_what_differs_in_config_order():
     b = TrainConfig(lr=1e-3, beta=1.0, latent_dim=8)
     c = TrainConfig(lr=5e-4, beta=1.0)
     assert differing_settings([a, b, c]) == [
-        {"latent_dim": 16, "lr": 1e-3, "beta": 2.0},
+        {"latent_dim": 64, "lr": 1e-3, "beta": 2.0},
         {"latent_dim": 8, "lr": 1e-3, "beta": 1.0},
-        {"latent_dim": 16, "lr": 5e-4, "beta": 1.0}]
+        {"latent_dim": 64, "lr": 5e-4, "beta": 1.0}]
     assert differing_settings([a, a]) == [{}, {}]
     assert differing_settings([a]) == [{}]
     assert run_label("b.pt", {"latent_dim": 8, "beta": 1.0}) == "b.pt (latent_dim=8, beta=1)"

@@ -43,7 +43,7 @@ class Recorder:
 
     def __init__(self, config: TrainConfig, train, val, **_kwargs) -> None:
         Recorder.configs.append(config)
-        self.epoch = config.epochs
+        self.config, self.epoch, self.choices = config, config.epochs, ()
 
     def run(self) -> bool:
         return True
