@@ -69,7 +69,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--checkpoint", type=Path, default=Path(DEFAULT_CHECKPOINT),
                        help=f"checkpoint written after every epoch (default {DEFAULT_CHECKPOINT})")
     train.add_argument("--metrics", type=Path, help="append one JSON line per epoch here")
-    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+    train.add_argument("--tensorboard", type=_folder_path, metavar="DIR",
                        help="write a TensorBoard log here: scalars per epoch; hparams, the "
                             "validation codes and reconstructed meshes at the end (needs the "
                             "[tensorboard] extra)")
@@ -252,6 +252,13 @@ def _train(args: argparse.Namespace, config: TrainConfig, resume: Checkpoint | N
     state = "finished" if finished else "stopped"
     print(f"{state} after epoch {trainer.epoch}; checkpoint: {args.checkpoint}", file=out)
     return 0
+
+
+def _folder_path(text: str) -> Path:
+    """An argument naming a folder: any path but the empty one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder path, got an empty one")
+    return Path(text)
 
 
 def _check_output_file(path: Path | None, what: str) -> None:

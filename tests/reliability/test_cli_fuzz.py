@@ -49,6 +49,21 @@ class Recorder:
         return True
 
 
+class NoLogs:
+    """Stands in for the run's JSONL / TensorBoard logs of a run that trains nothing."""
+
+    wants_final_state = False
+
+    def __init__(self, *_args) -> None:
+        pass
+
+    def write_epoch(self, _report) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """Paths a flag may point at: good, hostile and missing."""
@@ -116,6 +131,7 @@ def train_argv(draw, files: dict[str, Path]) -> list[str]:
 @pytest.fixture
 def no_training(monkeypatch, tmp_path) -> type[Recorder]:
     monkeypatch.setattr(trainer_cli, "Trainer", Recorder)
+    monkeypatch.setattr(trainer_cli, "RunLogs", NoLogs)
     monkeypatch.setattr(sources, "load_shapes",
                         lambda config: make_procedural(12, config.resolution, 1))
     monkeypatch.chdir(tmp_path)   # the default checkpoint path is relative
