@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from explorer.bundled import startup_model
 from explorer.open_path import what_to_open
+from explorer.ui.gui_thread_gc import GuiThreadGarbageCollector
 from explorer.ui.main_window import MainWindow
 from explorer.ui.settings import APPLICATION, ORGANIZATION
 from trainer.allocator import tune_allocator
@@ -43,6 +44,7 @@ def run_app(argv: list[str] | None = None, open_path: Path | None = None) -> int
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    GuiThreadGarbageCollector(app)
     replaced = open_path is not None and what_to_open(open_path) == "checkpoint"
     window = MainWindow(startup_model=None if replaced else startup_model(),
                         import_in_background=True)

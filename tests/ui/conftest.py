@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.ui.explore_view import ExploreView
+from explorer.ui.gui_thread_gc import GuiThreadGarbageCollector
 from explorer.ui.main_window import MainWindow
 from trainer.checkpoint import save_checkpoint
 from trainer.config import TrainConfig
@@ -43,6 +44,15 @@ class _SignalLog(QObject):
     @Slot(object)
     def record(self, value: object) -> None:
         self.values.append(value)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def gui_thread_gc(qapp):
+    """As in the app: cycles (Qt widgets of finished tests among them) are collected on the GUI
+    thread, never on a training or decoding thread."""
+    collector = GuiThreadGarbageCollector(qapp)
+    yield collector
+    collector.deleteLater()
 
 
 @pytest.fixture(autouse=True)
