@@ -303,7 +303,7 @@ def _malformed_part(ckpt: Checkpoint) -> str | None:
             if value is None and "None" in str(f.type):  # a statistic this model has not
                 continue
             if f.name == "family":
-                if value not in FAMILIES:
+                if not isinstance(value, str) or value not in FAMILIES:
                     return f"epoch report names an unknown latent family {value!r}"[:200]
                 continue
             many = str(f.type).startswith("tuple")  # e.g. the per-dimension statistics

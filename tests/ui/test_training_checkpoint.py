@@ -76,9 +76,11 @@ def test_a_checkpoint_whose_data_folder_is_gone_opens_without_shapes(
     path = save_checkpoint(tmp_path / "gone.pt", ckpt)
     window.open_path(path)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=WAIT_MS)
+    # the data set loads in the background: its absence is reported when that load ends
+    qtbot.waitUntil(lambda: "not available" in window.statusBar().currentMessage(),
+                    timeout=WAIT_MS)
     assert window.snapshot.session.shapes is None
     assert window.snapshot.reconstructions is None
-    assert "not available" in window.statusBar().currentMessage()
     assert window.training.form.folder.text() == str(tmp_path / "gone")
 
 
