@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from explorer.meshing import mesh_from_grid
+from explorer.meshing import mesh_from_grid, smooth_mesh
 from explorer.session import ExplorerSession
 from trainer.completion.amortised import (
     CompletionConfig,
@@ -56,8 +56,9 @@ class TaskControl:
 @dataclass(frozen=True)
 class Completion:
     """A completed shape: the method, its code (None for the mean shape), the decoded
-    probability grid, its mesh at 0.5 (None: no surface) and, when the truth is known, its IoU
-    and Hamming distance to it."""
+    probability grid, its Taubin-smoothed mesh at 0.5 (None: no surface; smoothed as the
+    Explore view's meshes are by default) and, when the truth is known, its IoU and Hamming
+    distance to it."""
 
     method: str
     code: np.ndarray | None
@@ -99,8 +100,10 @@ def scored(session: ExplorerSession, method: str, code: np.ndarray | None,
     if truth is not None:
         score_iou = float(iou(inside[None], truth[None])[0])
         score_hamming = float(hamming(inside[None], truth[None])[0])
+    mesh = mesh_from_grid(grid, 0.5)
     return Completion(method, None if code is None else np.asarray(code, dtype=np.float64),
-                      grid, mesh_from_grid(grid, 0.5), score_iou, score_hamming)
+                      grid, None if mesh is None else smooth_mesh(mesh), score_iou,
+                      score_hamming)
 
 
 def complete_at_once(session: ExplorerSession, method: str, observation: Observation,

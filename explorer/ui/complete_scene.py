@@ -15,10 +15,11 @@ from PySide6.QtWidgets import QWidget
 from explorer.ui.mesh_view import HeadlightShader, MeshView, _MeshData
 
 OCCUPIED_RGBA = (1.0, 0.36, 0.22, 1.0)
-FREE_RGBA = (0.35, 0.72, 1.0, 1.0)
+FREE_RGBA = (0.45, 0.86, 0.5, 1.0)
 TRUTH_RGBA = (0.85, 0.88, 0.95, 0.22)
-OCCUPIED_DOT = 0.8
-"""Occupied voxels are drawn this share of a voxel wide."""
+OCCUPIED_DOT = 1.0
+"""Occupied voxels are drawn this share of a voxel wide (a whole voxel: they show through a
+completed surface that passes through them)."""
 FREE_DOT = 0.3
 TRANSLUCENT_LAST = 10
 """Depth value of the translucent truth: pyqtgraph draws higher values later."""

@@ -59,6 +59,8 @@ SHAPE_FILTER = ("Shapes (*.off *.obj *.stl *.ply *.glb *.gltf *.binvox *.npy *.n
                 "All files (*)")
 LOSS_PEN = "#4c78a8"
 STOP_WAIT_S = 5.0
+SPLITTER_SIZES = (300, 800, 330)
+"""Initial widths of the controls, the 3D view and the plots."""
 
 
 class CompleteView(QWidget):
@@ -101,6 +103,8 @@ class CompleteView(QWidget):
         self.index = QSpinBox(minimum=1, maximum=1, prefix="#")
         self.open_file = QPushButton("Open shape file...")
         self.use_shape = QPushButton("Use this shape")
+        self.use_shape.setToolTip("Observe the picked data set shape, or the shape the "
+                                  "Explore view shows")
         self.shape_label = QLabel(wordWrap=True)
         self.kind = QComboBox()
         self.kind.addItems(list(OBSERVATION_KINDS))
@@ -223,11 +227,14 @@ class CompleteView(QWidget):
         for widget, stretch in ((left, 0), (centre, 1), (right, 0)):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(self.splitter.count() - 1, stretch)
+        self.splitter.setSizes(list(SPLITTER_SIZES))
         return self.splitter
 
     def _connect(self) -> None:
         self.source.currentTextChanged.connect(self._update_source)
         self.class_name.currentIndexChanged.connect(self._update_source)
+        self.class_name.currentIndexChanged.connect(self._use_picked_shape)
+        self.index.valueChanged.connect(self._use_picked_shape)
         self.use_shape.clicked.connect(self._use_picked_shape)
         self.open_file.clicked.connect(self._ask_shape_file)
         self.scan_button.clicked.connect(self.scan)

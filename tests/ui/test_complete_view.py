@@ -78,6 +78,16 @@ def test_scan_aml_explore_and_export(window, qtbot, dialogs, model_with_encoder,
     assert view.scene.dot_counts() == (occupied, free)
     assert view.scene.truth_item.visible()
 
+    # "Follow the camera" scans again whenever the camera moves
+    qtbot.mouseClick(view.follow, Qt.MouseButton.LeftButton)
+    assert view.follow.isChecked()
+    qtbot.waitUntil(lambda: view.state.observation is not observation, timeout=WAIT_MS)
+    with qtbot.waitSignal(view.scanned, timeout=WAIT_MS):
+        view.scene.gl_view.setCameraPosition(azimuth=300.0, elevation=40.0)
+    qtbot.mouseClick(view.follow, Qt.MouseButton.LeftButton)
+    observation = view.state.observation
+    assert observation.viewpoint == (300.0, 40.0)
+
     view.method.setCurrentIndex(view.method.findData("aml"))
     with qtbot.waitSignal(view.completed, timeout=WAIT_MS):
         qtbot.mouseClick(view.complete_button, Qt.MouseButton.LeftButton)
