@@ -20,7 +20,7 @@ TRUTH_RGBA = (0.85, 0.88, 0.95, 0.22)
 OCCUPIED_DOT = 1.0
 """Occupied voxels are drawn this share of a voxel wide (a whole voxel: they show through a
 completed surface that passes through them)."""
-FREE_DOT = 0.3
+FREE_DOT = 0.22
 TRANSLUCENT_LAST = 10
 """Depth value of the translucent truth: pyqtgraph draws higher values later."""
 
