@@ -296,9 +296,12 @@ class CompleteView(QWidget):
             self.class_name.addItems(list(session.shapes.class_names))
         self.class_name.blockSignals(False)
         self._mean = None
-        self._update_source()
-        if has_data and self.state.truth is None and self.source.currentText() == DATASET:
+        if has_data and self.state.truth is None:
+            self.source.setCurrentText(DATASET)
             self._use_picked_shape()
+        elif not has_data and self.source.currentText() == DATASET:
+            self.source.setCurrentText(EXPLORE)
+        self._update_source()
 
     def _on_encoder(self, session: ExplorerSession, found: tuple) -> None:
         if session is not self.session:
@@ -560,6 +563,8 @@ class CompleteView(QWidget):
             else None)
         if completion is not None and self.show_completion.isChecked():
             self.scene.show_mesh(completion.mesh, "The completion has no surface.")
+        elif self.state.truth is None:
+            self.scene.hide_completion("Pick a shape to observe.")
         else:
             self.scene.hide_completion("Press Complete to complete the observed voxels."
                                        if completion is None else "")

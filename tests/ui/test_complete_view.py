@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -21,6 +20,7 @@ from trainer.completion.amortised import (
     amortised_codes,
     completion_path,
 )
+from trainer.completion.baselines import naive_codes
 from trainer.completion.encoder_file import load_encoder, save_completion
 from trainer.completion.metrics import hamming, iou
 from trainer.data.sources import load_shapes
@@ -93,8 +93,7 @@ def test_scan_aml_explore_and_export(window, qtbot, dialogs, model_with_encoder,
         qtbot.mouseClick(view.complete_button, Qt.MouseButton.LeftButton)
     encoder = load_encoder(completion_path(model_with_encoder), session.model)
     code = amortised_codes(encoder, [observation])[0]
-    with torch.no_grad():
-        inside = (session.decode(code) > 0.5)[None]
+    inside = (session.decode(code) > 0.5)[None]
     truth = view.state.truth[None]
     assert f"IoU {iou(inside, truth)[0]:.3f}" in view.result.text()
     assert f"Hamming {hamming(inside, truth)[0]:.4f}" in view.result.text()
@@ -119,6 +118,16 @@ def test_scan_aml_explore_and_export(window, qtbot, dialogs, model_with_encoder,
 
 def test_ml_shows_its_steps_live_and_stops(window, qtbot, model_with_encoder) -> None:
     view = opened(window, qtbot, model_with_encoder)
+    # the baseline: the VAE's own encoder on the occupied voxels
+    view.method.setCurrentIndex(view.method.findData("naive"))
+    with qtbot.waitSignal(view.completed, timeout=WAIT_MS):
+        qtbot.mouseClick(view.complete_button, Qt.MouseButton.LeftButton)
+    session, observation = window.snapshot.session, view.state.observation
+    code = naive_codes(session.model, [observation])[0]
+    inside = (session.decode(code) > 0.5)[None]
+    assert view.state.completion.method == "naive"
+    assert f"IoU {iou(inside, view.state.truth[None])[0]:.3f}" in view.result.text()
+
     view.method.setCurrentIndex(view.method.findData("ml"))
     view.steps.setValue(5000)
     with qtbot.waitSignal(view.searchStepped, timeout=WAIT_MS):
