@@ -51,7 +51,7 @@ answers at first launch."""
 SAMPLES_DIR = ASSETS_DIR / "samples"
 MODEL_ENV = "SHAPE_EXPLORER_MODEL"
 """Set to a checkpoint to open that one at start-up instead; set to an empty value for none."""
-BUNDLED_COMPLETION_FLAGS = ("--epochs", "5", "--shapes", "2000", "--lr", "0.002")
+BUNDLED_COMPLETION_FLAGS = ("--epochs", "4", "--shapes", "2000", "--lr", "0.002")
 """How ``bundle`` trains the bundled completion encoder (train-completion flags; other settings
 take CompletionConfig's defaults, and the file records every value)."""
 MAX_MODEL_BYTES = 5 * 2**20

@@ -44,6 +44,14 @@ def test_the_bundled_model_loads_and_decodes_non_empty_meshes() -> None:
     assert sum(m is not None and len(m.faces) > 100 for m in meshes) >= 6
 
 
+def test_the_bundled_model_ships_its_completion_encoder() -> None:
+    vae = load_checkpoint(bundled.MODEL_FILE).build_model()
+    state = load_completion(bundled.COMPLETION_FILE, vae)   # refuses another model's encoder
+    assert state.optimizer_state is None and state.epoch == state.config.epochs
+    assert state.config.target == "observed"
+    assert bundled.COMPLETION_FILE.stat().st_size < 2**20
+
+
 def test_the_bundled_model_is_configured_for_the_builtin_solids_at_32() -> None:
     config = TrainConfig.from_file(bundled.MODEL_CONFIG)
     assert config.is_builtin_data and config.resolution == 32
