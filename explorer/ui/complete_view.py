@@ -45,6 +45,7 @@ from explorer.ui.explore_worker import ExploreWorker
 from explorer.ui.splitter import GripSplitter
 from explorer.ui.task_thread import LongTask
 from trainer.budgets import ERROR_CHARS
+from trainer.completion.amortised import completion_path
 from trainer.completion.latent_search import SearchSettings
 from trainer.completion.observation import OBSERVATION_KINDS
 from trainer.error_line import printable
@@ -619,6 +620,12 @@ class CompleteView(QWidget):
         if session.shapes is None:
             self._on_error("train", "The model's data set has not loaded yet; try again in a "
                                     "moment.")
+            return
+        target = completion_path(self.checkpoint) if self.checkpoint is not None else None
+        Button = QMessageBox.StandardButton
+        if target is not None and target.exists() and QMessageBox.question(
+                self, "Complete", f"Replace the completion encoder {target}?",
+                Button.Yes | Button.Cancel, Button.Cancel) != Button.Yes:
             return
         self.encoder_panel.set_running(True)
         self.encoder_panel.status.setText("Training a completion encoder ...")

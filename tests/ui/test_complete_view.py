@@ -171,3 +171,10 @@ def test_without_an_encoder_it_says_so_and_trains_one(window, qtbot, dialogs, ti
     with qtbot.waitSignal(view.completed, timeout=WAIT_MS):
         qtbot.mouseClick(view.complete_button, Qt.MouseButton.LeftButton)
     assert view.state.completion.method == "aml" and len(dialogs.questions) == 1
+
+    # training again would replace the file: asked first, and "No" leaves it alone
+    written = completion_path(path).stat().st_mtime_ns
+    qtbot.mouseClick(panel.train, Qt.MouseButton.LeftButton)
+    assert "Replace the completion encoder" in dialogs.questions[-1]
+    assert not view.is_training() and panel.train.isEnabled()
+    assert completion_path(path).stat().st_mtime_ns == written
