@@ -107,10 +107,10 @@ def scored(session: ExplorerSession, method: str, code: np.ndarray | None,
 
 
 def complete_at_once(session: ExplorerSession, method: str, observation: Observation,
-                     truth: np.ndarray | None, *, encoder: CompletionEncoder | None = None,
-                     mean: np.ndarray | None = None) -> Completion:
-    """Complete with 'aml' (needs ``encoder``), 'naive' or 'mean' (needs the boolean
-    ``mean`` shape)."""
+                     truth: np.ndarray | None, *,
+                     encoder: CompletionEncoder | None = None) -> Completion:
+    """Complete with 'aml' (needs ``encoder``), 'naive' or 'mean' (the mean shape of the
+    session's training split)."""
     if method == "aml":
         if encoder is None:
             raise ShapeExplorerError("there is no completion encoder for this model")
@@ -118,10 +118,8 @@ def complete_at_once(session: ExplorerSession, method: str, observation: Observa
     if method == "naive":
         return scored(session, method, naive_codes(session.model, [observation])[0], truth)
     if method == "mean":
-        if mean is None:
-            raise ShapeExplorerError("the mean shape needs the model's data set, which has not "
-                                     "loaded")
-        return scored(session, method, None, truth, grid=mean.astype(np.float32))
+        return scored(session, method, None, truth,
+                      grid=mean_of_data(session).astype(np.float32))
     raise ShapeExplorerError(f"{method!r} does not complete at once; methods: "
                              f"{', '.join(METHODS)}")
 

@@ -87,7 +87,6 @@ class CompleteView(QWidget):
         self.checkpoint: Path | None = None
         self.encoder = None
         self.explore_shape: Callable[[], Shape | None] = lambda: None
-        self._mean: np.ndarray | None = None
         self._search: LongTask | None = None
         self._searched = None   # the observation the running search completes
         self._training: LongTask | None = None
@@ -262,7 +261,7 @@ class CompleteView(QWidget):
             return
         self._stop_search()
         self.service.cancel(None)
-        self.session, self.checkpoint, self.encoder, self._mean = session, checkpoint, None, None
+        self.session, self.checkpoint, self.encoder = session, checkpoint, None
         self.state.clear()
         self._redraw()
         self.loss_curve.setData([], [])
@@ -296,7 +295,6 @@ class CompleteView(QWidget):
         if has_data:
             self.class_name.addItems(list(session.shapes.class_names))
         self.class_name.blockSignals(False)
-        self._mean = None
         if has_data and self.state.truth is None:
             self.source.setCurrentText(DATASET)
             self._use_picked_shape()
@@ -455,15 +453,9 @@ class CompleteView(QWidget):
         if method == "ml":
             self._start_search(session, observation, truth)
             return
-        if method == "mean" and self._mean is None:
-            try:
-                self._mean = tasks.mean_of_data(session)
-            except ShapeExplorerError as exc:
-                self._on_error("complete", str(exc))
-                return
         self.result.setText(f"Completing with {tasks.METHOD_NAMES[method]} ...")
         task = functools.partial(tasks.complete_at_once, session, method, observation, truth,
-                                 encoder=self.encoder, mean=self._mean)
+                                 encoder=self.encoder)
         self.service.submit("complete", task,
                             functools.partial(self._on_completed, observation),
                             on_error=functools.partial(self._on_error, "complete"))

@@ -128,6 +128,12 @@ def test_ml_shows_its_steps_live_and_stops(window, qtbot, model_with_encoder) ->
     assert view.state.completion.method == "naive"
     assert f"IoU {iou(inside, view.state.truth[None])[0]:.3f}" in view.result.text()
 
+    view.method.setCurrentIndex(view.method.findData("mean"))
+    with qtbot.waitSignal(view.completed, timeout=WAIT_MS):
+        qtbot.mouseClick(view.complete_button, Qt.MouseButton.LeftButton)
+    assert view.state.completion.method == "mean" and "IoU" in view.result.text()
+    assert not view.explore_button.isEnabled()    # the mean shape has no code
+
     view.method.setCurrentIndex(view.method.findData("ml"))
     view.steps.setValue(5000)
     with qtbot.waitSignal(view.searchStepped, timeout=WAIT_MS):
