@@ -28,6 +28,13 @@ from trainer.data.sources import load_shapes
 WAIT_MS = 30_000
 
 
+@pytest.fixture(autouse=True)
+def warnings_recorded(monkeypatch, dialogs) -> None:
+    """The view's warning dialogs are recorded as errors (a modal dialog would block)."""
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda _p, _t, text, *_a: dialogs.errors.append(text))
+
+
 @pytest.fixture(scope="module")
 def model_with_encoder(tiny_model: Path, tmp_path_factory) -> Path:
     """The tiny start-up model copied into its own folder with a one-epoch completion encoder
@@ -116,7 +123,7 @@ def test_scan_aml_explore_and_export(window, qtbot, dialogs, model_with_encoder,
     assert dialogs.errors == []
 
 
-def test_ml_shows_its_steps_live_and_stops(window, qtbot, model_with_encoder) -> None:
+def test_ml_shows_its_steps_live_and_stops(window, qtbot, dialogs, model_with_encoder) -> None:
     view = opened(window, qtbot, model_with_encoder)
     # the baseline: the VAE's own encoder on the occupied voxels
     view.method.setCurrentIndex(view.method.findData("naive"))
@@ -147,6 +154,7 @@ def test_ml_shows_its_steps_live_and_stops(window, qtbot, model_with_encoder) ->
     steps = len(view.loss_curve.getData()[0])
     assert 3 <= steps < 5000
     assert view.state.completion.method == "ml" and "IoU" in view.result.text()
+    assert dialogs.errors == []
 
 
 def test_without_an_encoder_it_says_so_and_trains_one(window, qtbot, dialogs, tiny_model,
@@ -184,3 +192,4 @@ def test_without_an_encoder_it_says_so_and_trains_one(window, qtbot, dialogs, ti
     assert "Replace the completion encoder" in dialogs.questions[-1]
     assert not view.is_training() and panel.train.isEnabled()
     assert completion_path(path).stat().st_mtime_ns == written
+    assert dialogs.errors == []
