@@ -29,8 +29,9 @@ MAX_SEED = 2**31 - 1
 
 @dataclass(frozen=True)
 class CodeOrigin:
-    """Where the current code came from: 'zero', 'gallery', 'frame', 'dataset', 'file' or
-    'edit' (a person moved a slider or class picker). ``index``: the gallery sample or frame."""
+    """Where the current code came from: 'zero', 'gallery', 'frame', 'dataset', 'file',
+    'completion' (the Complete view) or 'edit' (a person moved a slider or class picker).
+    ``index``: the gallery sample or frame."""
 
     kind: str
     label: str

@@ -1,4 +1,5 @@
-"""The main window: Training and Explore tabs, menus with shortcuts, checkpoint I/O, start-up.
+"""The main window: Training, Explore and Complete tabs, menus with shortcuts, checkpoint I/O,
+start-up.
 
 At start-up (``import_in_background=True``, as ``run_app`` does) the window paints first with its
 menus; the heavy modules (torch, trimesh, scikit-image, PyOpenGL) are then imported on a
@@ -26,6 +27,9 @@ from trainer.budgets import ERROR_CHARS
 from trainer.error_line import printable
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from explorer.ui.complete_view import CompleteView
     from explorer.ui.evaluate_dialog import EvaluateDialog
     from explorer.ui.explore_view import ExploreView
     from explorer.ui.snapshot import RunSnapshot
@@ -84,6 +88,8 @@ class MainWindow(QMainWindow):
         self.settings.restore_window(self)
         self.training: TrainingView
         self.explore: ExploreView
+        self.complete: CompleteView
+        self._checkpoint_path: Path | None = None   # the file of the model explored, if any
         self.tabs = QTabWidget()
         self.views_ready = False
         self.snapshot: RunSnapshot | None = None
@@ -138,6 +144,8 @@ class MainWindow(QMainWindow):
                                                 lambda: self._show_tab(self.training))
         self.explore_tab_action = self._action(view_menu, "&Explore view", "Ctrl+2",
                                                lambda: self._show_tab(self.explore))
+        self.complete_tab_action = self._action(view_menu, "&Complete view", "Ctrl+3",
+                                                lambda: self._show_tab(self.complete))
 
         self.train_menu = train_menu = bar.addMenu("&Training")
         self.start_action = self._action(train_menu, "&Start training", "F5", self._start)
@@ -179,14 +187,19 @@ class MainWindow(QMainWindow):
     def _build_views(self, _imported: object = None) -> None:
         """Create the Training and Explore views (their modules import fast once
         HEAVY_MODULES are loaded), then open the start-up model."""
+        from explorer.ui.complete_view import CompleteView
         from explorer.ui.explore_view import ExploreView
         from explorer.ui.training_view import TrainingView
 
         self._import_job = None
         self.training = TrainingView()
         self.explore = ExploreView()
+        self.complete = CompleteView()
         self.tabs.addTab(self.training, "Training")
         self.tabs.addTab(self.explore, "Explore")
+        self.tabs.addTab(self.complete, "Complete")
+        self.complete.explore_shape = lambda: self.explore.current_shape
+        self.complete.exploreRequested.connect(self._explore_completion)
         self.explore_menu.addSeparator()
         for action in (self.explore.wireframe_action, self.explore.voxels_action):
             self.explore_menu.addAction(action)   # the view's own toggles
@@ -232,7 +245,8 @@ class MainWindow(QMainWindow):
         for action in (self.samples_action, self.export_action, self.screenshot_action,
                        self.camera_action):
             action.setEnabled(exploring)
-        for action in (self.training_tab_action, self.explore_tab_action):
+        for action in (self.training_tab_action, self.explore_tab_action,
+                       self.complete_tab_action):
             action.setEnabled(ready)
         if ready:
             self.training.setEnabled(self._load_job is None)
@@ -248,7 +262,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # --- shortcuts ------------------------------------------------------------------------------
-    def _show_tab(self, view: TrainingView | ExploreView) -> None:
+    def _show_tab(self, view: TrainingView | ExploreView | CompleteView) -> None:
         self.tabs.setCurrentWidget(view)
 
     @Slot()
@@ -261,6 +275,14 @@ class MainWindow(QMainWindow):
         too)."""
         self._show_tab(self.explore)
         getattr(self.explore, action).trigger()
+
+    @Slot(object, str)
+    def _explore_completion(self, code: np.ndarray, label: str) -> None:
+        """Explore from a completed code: it becomes the Explore view's code and origin."""
+        from explorer.explore_state import CodeOrigin
+
+        self._show_tab(self.explore)
+        self.explore.state.set_code(code, CodeOrigin("completion", label))
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -384,6 +406,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_snapshot(self, snapshot: RunSnapshot) -> None:
         self.snapshot, self._unsaved = snapshot, True
+        self._checkpoint_path = None
         self._update_actions()
 
     @Slot(bool)
@@ -399,6 +422,7 @@ class MainWindow(QMainWindow):
         path, startup = self._loading
         self._load_job = self._loading = None
         self.snapshot, self._unsaved = snapshot, False
+        self._checkpoint_path = path
         self.training.show_snapshot(snapshot)
         self._explore(snapshot, first_sample=startup)
         self._load_data(snapshot)
@@ -446,6 +470,7 @@ class MainWindow(QMainWindow):
                                                      full.reconstructions)
         self.training.show_snapshot(self.snapshot)
         self.explore.show_data()
+        self.complete.show_data()
         self.dataLoaded.emit()
 
     @Slot(str)
@@ -479,6 +504,8 @@ class MainWindow(QMainWindow):
         self._save_job = None
         if saved is self.snapshot:
             self._unsaved = False
+            self._checkpoint_path = Path(path)
+            self.complete.checkpoint = Path(path)
         self._remember_checkpoint(path)
         self.statusBar().showMessage(f"Saved {path}")
         self._update_actions()
@@ -493,6 +520,7 @@ class MainWindow(QMainWindow):
     def _explore(self, snapshot: RunSnapshot, first_sample: bool = False) -> None:
         self._explored = snapshot
         self.explore.set_session(snapshot.session, first_sample=first_sample)
+        self.complete.set_session(snapshot.session, self._checkpoint_path)
         self._update_actions()
 
     @Slot(str)
@@ -535,6 +563,7 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         if self.evaluate_dialog is not None:
             self.evaluate_dialog.shutdown()
+        self.complete.shutdown()
         self.settings.save_window(self, {EXPLORE_SPLITTER: self.explore.splitter})
         if self.shortcuts_dialog is not None:
             self.shortcuts_dialog.close()
