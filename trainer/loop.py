@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -27,6 +25,7 @@ from trainer.noise import corrupt, draw_noise
 from trainer.objective import LossTerms
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress, EpochReport
+from trainer.run_control import PausableClock, RunControl
 from trainer.schedules import beta_at
 from trainer.stats import reconstruction_scores
 
@@ -38,7 +37,7 @@ ReportCallback = Callable[[EpochReport], None]
 ProgressCallback = Callable[[BatchProgress], None]
 
 
-class Trainer:
+class Trainer(RunControl):
     """Trains a VAE on a training set, validating on a held-out set after every epoch.
 
     The config picks the latent family (trainer.families: the model, its noise, loss terms and
@@ -98,27 +97,10 @@ class Trainer:
         self._labels = torch.from_numpy(train.labels)
         self._mirror = torch.from_numpy(mirror_axes(train)) if config.augment == "mirror" else None
         self._val = torch.from_numpy(val.grids)
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
+        RunControl.__init__(self)
         if resume_from is not None:
             self._restore(resume_from)
         self.net = ranks.wrap(self.model, self.device, sync_bn)
-
-    # --- control from any thread -------------------------------------------------------------
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self) -> bool:
@@ -128,7 +110,7 @@ class Trainer:
         model keeps the weights of the last good step.
         """
         elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
-        clock = _PausableClock()
+        clock = PausableClock()
         for epoch in range(self.epoch + 1, self.config.epochs + 1):
             with self._out_of_memory_as_error(epoch):
                 trained = self._train_epoch(epoch, clock, elapsed_before)
@@ -167,7 +149,7 @@ class Trainer:
                 f"{cfg.batch_size}, {cfg.resolution}^3 grids, channels {list(cfg.channels)}); "
                 "try a smaller batch size, resolution or channels") from exc
 
-    def _train_epoch(self, epoch: int, clock: _PausableClock,
+    def _train_epoch(self, epoch: int, clock: PausableClock,
                      elapsed_before: float) -> _EpochTotals | None:
         cfg = self.config
         order = torch.randperm(len(self._train),
@@ -234,7 +216,7 @@ class Trainer:
         return self.family.training_terms(self.net, x, y, eps, beta, temperature,
                                           self._autocast())
 
-    def _wait_while_paused(self, clock: _PausableClock) -> bool:
+    def _wait_while_paused(self, clock: PausableClock) -> bool:
         if not self._running.is_set():
             clock.pause()
             while not self._running.wait(0.1):
@@ -381,24 +363,3 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 def _restore_buffers(model: torch.nn.Module, saved: list[torch.Tensor]) -> None:
     for buffer, value in zip(model.buffers(), saved, strict=True):
         buffer.copy_(value)
-
-
-class _PausableClock:
-    """Wall time that does not count paused intervals."""
-
-    def __init__(self) -> None:
-        self._start = time.perf_counter()
-        self._paused_at: float | None = None
-        self._paused_total = 0.0
-
-    def pause(self) -> None:
-        self._paused_at = time.perf_counter()
-
-    def resume(self) -> None:
-        if self._paused_at is not None:
-            self._paused_total += time.perf_counter() - self._paused_at
-            self._paused_at = None
-
-    def elapsed(self) -> float:
-        now = self._paused_at if self._paused_at is not None else time.perf_counter()
-        return now - self._start - self._paused_total

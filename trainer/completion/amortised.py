@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +37,10 @@ from trainer.completion.metrics import iou
 from trainer.completion.observation import OBSERVATION_KINDS, Observation, simulate
 from trainer.data.shapeset import ShapeSet
 from trainer.errors import ConfigError, TrainingError
-from trainer.loop import _PausableClock as PausableClock
 from trainer.objective import kl_to_standard_normal
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress
+from trainer.run_control import PausableClock, RunControl
 
 TARGETS = ("observed", "complete")
 
@@ -190,7 +189,7 @@ ReportCallback = Callable[[CompletionReport], None]
 ProgressCallback = Callable[[BatchProgress], None]
 
 
-class CompletionTrainer:
+class CompletionTrainer(RunControl):
     """Trains a completion encoder for a frozen VAE ``vae`` (module docstring)."""
 
     def __init__(self, vae: nn.Module, config: CompletionConfig, train: ShapeSet,
@@ -214,28 +213,11 @@ class CompletionTrainer:
         self.on_report, self.on_progress, self.save = on_report, on_progress, save
         self.history: list[CompletionReport] = []
         self.epoch = 0
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
+        RunControl.__init__(self)
         if resume_from is not None:
             self._restore(resume_from)
         self._val_observations = self._observations(
             self.val_grids, np.random.default_rng([config.seed, 1_000_003]))
-
-    # --- control from any thread -------------------------------------------------------------
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self) -> bool:
