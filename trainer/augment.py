@@ -31,8 +31,10 @@ def mirror_axes(shapes: ShapeSet) -> np.ndarray:
         members = shapes.grids[shapes.labels == c, 0]
         if len(members) < 2:
             continue
-        inside = ((members <= 0) if shapes.signed else members).astype(np.float64)
-        first, second = inside[0::2].mean(0), inside[1::2].mean(0)
+        inside = (members <= 0) if shapes.signed else members
+        # accumulated in float64 without a float64 copy of the class
+        first = inside[0::2].mean(0, dtype=np.float64)
+        second = inside[1::2].mean(0, dtype=np.float64)
         agreement = _similarity(first, second)
         for a in range(3):
             axes[c, a] = _similarity(first, np.flip(second, a)) >= MIRROR_AGREEMENT * agreement

@@ -30,6 +30,8 @@ ALIGNED_SHARE = 0.25
 of randomly turned shapes)."""
 PROBE_SHAPES = 512
 """Shapes looked at (evenly spread over the set): enough for the share to within a few %."""
+PROBE_CHUNK = 64
+"""Shapes whose moments are computed at once."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +61,18 @@ def aligned_share(shapes: ShapeSet) -> float:
     """Share of (a spread-out sample of) the shapes whose first principal axis lies within
     ALIGNED_DEGREES of a grid axis; empty shapes are left out."""
     step = max(1, math.ceil(len(shapes) / PROBE_SHAPES))
-    grids = torch.from_numpy(shapes.grids[::step]).float()
-    inside = (grids <= 0).float() if shapes.signed else grids.clamp(0, 1)
-    inside = inside[inside.flatten(1).sum(1) > 0]
-    if len(inside) == 0:
-        return 0.0
-    rotation, _ = principal_pose(inside)
-    closest = rotation[:, :, 0].abs().max(1).values
-    return float((closest >= math.cos(math.radians(ALIGNED_DEGREES))).float().mean())
+    aligned = counted = 0
+    for start in range(0, len(shapes), step * PROBE_CHUNK):   # bounded memory at 64^3
+        grids = torch.from_numpy(shapes.grids[start:start + step * PROBE_CHUNK:step]).float()
+        inside = (grids <= 0).float() if shapes.signed else grids.clamp(0, 1)
+        inside = inside[inside.flatten(1).sum(1) > 0]
+        if len(inside) == 0:
+            continue
+        rotation, _ = principal_pose(inside)
+        closest = rotation[:, :, 0].abs().max(1).values
+        aligned += int((closest >= math.cos(math.radians(ALIGNED_DEGREES))).sum())
+        counted += len(inside)
+    return aligned / counted if counted else 0.0
 
 
 def _augment_for(shapes: ShapeSet) -> tuple[str, str]:
