@@ -4,8 +4,10 @@ The decoder is frozen; Adam minimises, over every latent dimension (pose include
 observed-voxels-only negative log-likelihood (trainer.completion.likelihood) plus the prior's
 -log N(z; 0, I) up to a constant, prior_weight * |z|^2 / 2. It starts from several codes per
 shape: the VAE encoder's posterior mean of the partial input (its occupied voxels), any given
-codes (an amortised encoder's, say) and prior samples. All of them are scored once, and the
-best `restarts` per shape descend together in one batch; the best code seen wins.
+codes (an amortised encoder's, say) and prior samples; for a pose-aware VAE also the best
+pairs of their shapes with many poses (trainer.completion.pose_sweep). All of them are scored
+once, and the best `restarts` per shape descend together in one batch; the best code seen
+wins.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from torch import nn
 from trainer.budgets import DECODE_BATCH
 from trainer.completion.likelihood import observed_nll
 from trainer.completion.observation import Observation
+from trainer.completion.pose_sweep import pose_sweep
 from trainer.perf import MEMORY_FORMAT
+from trainer.pose import POSE_DIMS
 
 StepCallback = Callable[[int, float, np.ndarray], bool]
 """``on_step(step, loss, best_codes)`` after every step (1-based): the mean over shapes of the
@@ -38,6 +42,13 @@ class SearchSettings:
     restarts: int = 2
     """The best-scoring candidates per shape that descend."""
     lr: float = 0.1
+    sweep_shapes: int = 32
+    """Pose-aware VAEs: the first starting codes whose shapes the pose sweep tries
+    (trainer.completion.pose_sweep); 0 leaves the sweep out."""
+    sweep_turns: int = 128
+    """Rotations the pose sweep tries per shape (each at len(CENTROID_STEPS) centroids)."""
+    sweep_keep: int = 8
+    """The sweep's best codes per observation, scored with the other starting codes."""
     prior_weight: float = 1.0
     free_weight: float = 1.0
     seed: int = 0
@@ -45,6 +56,8 @@ class SearchSettings:
     def __post_init__(self) -> None:
         if self.steps < 0 or self.candidates < 1 or not 1 <= self.restarts <= self.candidates:
             raise ValueError("need steps >= 0 and 1 <= restarts <= candidates")
+        if min(self.sweep_shapes, self.sweep_turns, self.sweep_keep) < 0:
+            raise ValueError("the pose sweep's sizes must be >= 0")
 
 
 DEFAULT_SEARCH = SearchSettings()
@@ -65,6 +78,12 @@ def latent_search(model: nn.Module, observations: Sequence[Observation],
     n = len(observations)
     with torch.no_grad():
         starts = _starting_codes(net, occupied, settings, initial_codes)  # (N, C, Q)
+        if getattr(net, "pose", False) and settings.sweep_shapes and settings.sweep_keep:
+            generator = torch.Generator().manual_seed(settings.seed + 1)
+            swept = pose_sweep(net, occupied, free, starts[:, :settings.sweep_shapes, POSE_DIMS:],
+                               settings.sweep_turns, settings.sweep_keep, settings.free_weight,
+                               settings.prior_weight, generator)
+            starts = torch.cat([starts, swept], 1)
         losses = torch.stack([_losses(net, starts[:, c], occupied, free, settings)
                               for c in range(starts.shape[1])], 1)       # (N, C)
     order = losses.argsort(1)[:, :settings.restarts]
