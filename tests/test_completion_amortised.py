@@ -20,6 +20,7 @@ from trainer.completion.observation import simulate
 from trainer.data.procedural import make_procedural
 from trainer.errors import CheckpointError, ConfigError
 from trainer.model import VAE
+from trainer.schedules import FINAL_LR_FRACTION
 
 D = 16
 
@@ -49,6 +50,10 @@ def test_the_completion_encoder_learns_on_a_tiny_set(shapes, tmp_path):
     assert reports[-1].train_loss < 0.8 * reports[0].train_loss
     assert reports[-1].val_loss < reports[0].val_loss
     assert len(saved) == 4 and saved[-1].epoch == 4
+    # the learning rate decays along a cosine towards its floor at the last step
+    rates = [r.lr for r in reports]
+    assert rates == sorted(rates, reverse=True) and rates[0] < 5e-3
+    assert 5e-3 * FINAL_LR_FRACTION <= rates[-1] < 0.1 * 5e-3
     path = save_completion(tmp_path / "run.completion.pt", saved[-1])
     encoder = load_encoder(path, tiny_vae())
     observations = [simulate("cut", g, np.random.default_rng(0)) for g in val.grids[:, 0]]

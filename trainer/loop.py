@@ -26,12 +26,10 @@ from trainer.objective import LossTerms
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress, EpochReport
 from trainer.run_control import PausableClock, RunControl
-from trainer.schedules import beta_at
+from trainer.schedules import beta_at, lr_at
 from trainer.stats import reconstruction_scores
 
 VALIDATION_BATCH = 32
-WARMUP_FRACTION = 0.03
-FINAL_LR_FRACTION = 0.02
 
 ReportCallback = Callable[[EpochReport], None]
 ProgressCallback = Callable[[BatchProgress], None]
@@ -251,15 +249,7 @@ class Trainer(RunControl):
 
     def _lr_at(self, step: int, total: int) -> float:
         """Linear warm-up, then cosine decay to a small floor (or constant)."""
-        peak = self.config.lr
-        warmup = max(1, int(WARMUP_FRACTION * total))
-        if step < warmup:
-            return peak * (step + 1) / warmup
-        if self.config.lr_schedule == "constant":
-            return peak
-        t = (step - warmup) / max(1, total - warmup)
-        cosine = 0.5 * (1 + math.cos(math.pi * t))
-        return peak * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine)
+        return lr_at(self.config.lr, step, total, self.config.lr_schedule == "constant")
 
     @torch.no_grad()
     def _validate(self, epoch: int, train: _EpochTotals, elapsed: float) -> EpochReport | None:

@@ -1,4 +1,8 @@
-"""Schedules over a run: the KL weight beta per epoch and the Gumbel-softmax temperature per step.
+"""Schedules over a run: the learning rate per step, the KL weight beta per epoch and the
+Gumbel-softmax temperature per step.
+
+The learning rate warms up linearly over the first WARMUP_FRACTION of the steps, then decays
+along a cosine to FINAL_LR_FRACTION of its peak at the last step (or stays at the peak).
 
 Beta is a function of the training progress t in epochs (t = 2.5: half-way through epoch 3);
 the step that ends at progress t uses beta(t), so an epoch's report shows beta(epoch).
@@ -18,8 +22,22 @@ import math
 
 from trainer.config import TrainConfig
 
+WARMUP_FRACTION = 0.03
+FINAL_LR_FRACTION = 0.02
 CYCLE_RISE = 0.5
 """The share R of each cycle over which beta rises (Fu et al. use R = 0.5)."""
+
+
+def lr_at(peak: float, step: int, total: int, constant: bool = False) -> float:
+    """The learning rate of 0-based ``step`` of ``total`` (module docstring)."""
+    warmup = max(1, int(WARMUP_FRACTION * total))
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    if constant:
+        return peak
+    t = (step - warmup) / max(1, total - warmup)
+    cosine = 0.5 * (1 + math.cos(math.pi * t))
+    return peak * (FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * cosine)
 
 
 def beta_at(config: TrainConfig, progress: float) -> float:

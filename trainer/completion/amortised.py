@@ -41,6 +41,7 @@ from trainer.objective import kl_to_standard_normal
 from trainer.perf import MEMORY_FORMAT
 from trainer.report import BatchProgress
 from trainer.run_control import PausableClock, RunControl
+from trainer.schedules import lr_at
 
 TARGETS = ("observed", "complete")
 
@@ -52,6 +53,8 @@ class CompletionConfig:
     epochs: int = 10
     batch_size: int = 16
     lr: float = 2e-3
+    """The peak learning rate; it warms up and decays along a cosine over the run
+    (trainer.schedules.lr_at)."""
     kl_weight: float = 2.0
     free_weight: float = 0.5
     """Free voxels count this much against occupied ones (free space of noisy scans is less
@@ -252,6 +255,9 @@ class CompletionTrainer(RunControl):
         seen = 0
         began = clock.elapsed()
         for i, batch in enumerate(batches):
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr_at(cfg.lr, (epoch - 1) * len(batches) + i,
+                                    cfg.epochs * len(batches))
             if not self._running.is_set():
                 clock.pause()
                 self._running.wait()
