@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trainer.augment import describe_axes, flip_batch, mirror_axes
+from trainer.augment import describe_axes, flip_batch, mirror_axes, shift_batch
 from trainer.auto_choices import resolve_auto
 from trainer.config import TrainConfig
 from trainer.data.procedural import make_procedural
@@ -85,3 +85,38 @@ def test_training_batches_hold_mirrored_shapes(monkeypatch) -> None:
     kinds = ["kept" if g.tobytes() in originals else "x" if g.tobytes() in mirrored else "?"
              for g in batch]
     assert "?" not in kinds and 0 < kinds.count("x") < len(kinds)
+
+
+def test_shifts_move_whole_shapes_within_the_limit_and_fill_with_outside() -> None:
+    grids = torch.zeros((40, 1, 12, 12, 12))
+    grids[:, :, 4:8, 5:7, 3:9] = 1.0
+    moved = shift_batch(grids, 2, torch.Generator().manual_seed(0), outside=0.0)
+    offsets = set()
+    for before, after in zip(grids, moved, strict=True):
+        assert after.sum() == before.sum()                 # nothing cut off, nothing added
+        offset = tuple((after[0].nonzero().min(0).values
+                        - before[0].nonzero().min(0).values).tolist())
+        assert torch.equal(after[0], torch.roll(before[0], offset, (0, 1, 2)))
+        offsets.add(offset)
+    assert all(max(map(abs, o)) <= 2 for o in offsets) and len(offsets) > 10
+    signed = shift_batch(torch.full((3, 1, 6, 6, 6), -1.0), 1, torch.Generator(), outside=1.0)
+    assert set(signed.unique().tolist()) <= {-1.0, 1.0}
+
+
+def test_training_batches_hold_shifted_shapes(monkeypatch) -> None:
+    from trainer.loop import Trainer
+    grids = _chairs(16)
+    shapes = ShapeSet(grids, np.zeros(16), ("chair",))
+    config = TrainConfig(resolution=16, latent_dim=4, channels=(4, 4, 4, 4), batch_size=8,
+                         epochs=1, pose="none", augment="none", shift=2)
+    trainer = Trainer(config, *shapes.split(0.25, 0))
+    seen: list[torch.Tensor] = []
+    to_device = trainer._to_device
+    monkeypatch.setattr(trainer, "_to_device", lambda g: seen.append(g.clone()) or to_device(g))
+    trainer.run()
+    batch = np.concatenate([s.numpy() for s in seen[:1]])
+    moves = range(-2, 3)
+    shifted = {np.roll(g, (a, b, c), (1, 2, 3)).tobytes(): (a, b, c)
+               for g in grids for a in moves for b in moves for c in moves}
+    offsets = [shifted.get(g.tobytes()) for g in batch]
+    assert None not in offsets and any(o != (0, 0, 0) for o in offsets)

@@ -1,4 +1,5 @@
-"""Mirror augmentation: training shapes flipped across the axes where their class is symmetric.
+"""Augmentation: training shapes flipped across the axes where their class is symmetric, and
+moved by a few voxels.
 
 A flip across an axis keeps a data set's distribution only where the class is mirror-symmetric
 across it: a chair mirrored left to right is another chair, mirrored front to back it faces
@@ -7,13 +8,15 @@ halves of a class (even and odd members): across a symmetric axis, one half's me
 other's mirror image as well as it matches the other itself (MIRROR_AGREEMENT), whatever the
 class's size; randomly turned shapes are symmetric across every axis. Each training shape is
 flipped across each of its class's axes with probability one half, drawn from a generator
-seeded per epoch, so a resumed run flips the same.
+seeded per epoch, so a resumed run flips the same. Shifts (setting ``shift``) move each
+training shape by whole voxels, drawn the same way.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from trainer.data.shapeset import ShapeSet
 
@@ -72,3 +75,15 @@ def flip_batch(grids: torch.Tensor, labels: torch.Tensor, axes: torch.Tensor,
         dims = [2 + a for a in range(3) if pattern[a]]
         out[rows] = torch.flip(grids[rows], dims)
     return out
+
+
+def shift_batch(grids: torch.Tensor, most: int, generator: torch.Generator,
+                outside: float = 0.0) -> torch.Tensor:
+    """``grids`` (B, C, D, D, D), each moved by a whole number of voxels drawn uniformly from
+    -most..most per axis; the voxels it leaves read ``outside``."""
+    offsets = torch.randint(-most, most + 1, (len(grids), 3), generator=generator)
+    padded = F.pad(grids, (most,) * 6, value=outside)
+    d, h, w = grids.shape[2:]
+    return torch.stack([padded[k, :, most - a:most - a + d, most - b:most - b + h,
+                               most - c:most - c + w]
+                        for k, (a, b, c) in enumerate(offsets.tolist())])

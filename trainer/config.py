@@ -137,6 +137,9 @@ class TrainConfig:
                             "axes where their class's mean shape is mirror-symmetric; 'none'; "
                             "'auto': mirror where some class is symmetric, else none",
                             choices=AUGMENTATIONS, group=_FAMILY)
+    shift: int = _setting(0, "largest random translation of a training shape, in voxels per "
+                          "axis (the space it leaves reads outside); 0: none",
+                          range=Range(0, 8), group=_FAMILY)
 
     def __post_init__(self) -> None:
         _check_types(self)

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from trainer.augment import flip_batch, mirror_axes
+from trainer.augment import flip_batch, mirror_axes, shift_batch
 from trainer.auto_choices import resolve_auto
 from trainer.checkpoint import Checkpoint, check_model_size, save_checkpoint
 from trainer.config import TrainConfig
@@ -95,6 +95,7 @@ class Trainer(RunControl):
         self._labels = torch.from_numpy(train.labels)
         self._mirror = torch.from_numpy(mirror_axes(train)) if config.augment == "mirror" else None
         self._val = torch.from_numpy(val.grids)
+        self._outside = 1.0 if config.grid == "sdf" else 0.0
         RunControl.__init__(self)
         if resume_from is not None:
             self._restore(resume_from)
@@ -173,6 +174,8 @@ class Trainer(RunControl):
             grids = self._train[batch]
             if self._mirror is not None:
                 grids = flip_batch(grids, self._labels[batch], self._mirror, flips)
+            if cfg.shift:
+                grids = shift_batch(grids, cfg.shift, flips, self._outside)
             y = self._to_device(grids[share])
             eps = self._noise(self.noise, cfg.samples, len(batch))[:, share]
             eps = eps.reshape(-1, eps.shape[-1])
