@@ -250,7 +250,8 @@ def cmd_train_completion(args: argparse.Namespace) -> int:
     resume = None
     if args.resume:
         resume = load_completion(out, vae)
-        others = sorted(k for k, v in changes.items() if v is not None and k != "epochs")
+        others = sorted(k for k, v in changes.items()
+                        if v is not None and k not in ("epochs", "target"))
         if others:
             raise ConfigError(f"cannot change {', '.join(others)} when resuming; only --epochs")
         config = resume.config.with_overrides(epochs=args.epochs)

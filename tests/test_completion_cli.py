@@ -10,7 +10,10 @@ import pytest
 import trimesh
 
 from explorer.cli import main
+from explorer.completion_cli import SUPERVISED_SUFFIX
 from explorer.entry import COMMANDS
+from trainer.checkpoint import load_checkpoint
+from trainer.completion.encoder_file import load_completion
 
 TINY = ["--resolution", "16", "--latent-dim", "12", "--batch-size", "8", "--dataset-size", "30",
         "--epochs", "1", "--seed", "1"]
@@ -106,3 +109,14 @@ def test_errors_are_one_line_and_non_zero(tiny_run, tmp_path, capsys, argv, word
     assert status == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err and words in err
+
+
+def test_a_supervised_encoder_resumes(tiny_run, capsys):
+    ckpt = tiny_run
+    assert main(["train-completion", str(ckpt), *TINY_ENCODER, "--supervised"]) == 0
+    assert main(["train-completion", str(ckpt), "--supervised", "--resume",
+                 "--epochs", "2"]) == 0
+    assert "epoch 2:" in capsys.readouterr().err
+    state = load_completion(ckpt.with_name("m" + SUPERVISED_SUFFIX),
+                            load_checkpoint(ckpt).build_model())
+    assert state.epoch == 2 and state.config.target == "complete"
