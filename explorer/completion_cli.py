@@ -18,6 +18,7 @@ from trainer import budgets
 from trainer.atomic import atomic_write
 from trainer.checkpoint import Checkpoint, load_checkpoint
 from trainer.completion.amortised import (
+    FRAMES,
     CompletionConfig,
     CompletionEncoder,
     CompletionTrainer,
@@ -99,6 +100,9 @@ def add_completion_commands(sub: argparse._SubParsersAction) -> None:
                                                     f"(default {','.join(defaults.kinds)})")
     train.add_argument("--channels", type=_integers, help="encoder channels, 4 numbers "
                        f"(default {','.join(map(str, defaults.channels))})")
+    train.add_argument("--frame", choices=FRAMES,
+                       help="pose-aware VAEs: predict the pose relative to the observation's "
+                            "principal axes ('observed', default) or in the grid's frame")
     train.add_argument("--seed", type=int)
     train.add_argument("--supervised", action="store_true",
                        help=f"train the supervised baseline (<stem>{SUPERVISED_SUFFIX})")
@@ -244,7 +248,7 @@ def cmd_train_completion(args: argparse.Namespace) -> int:
     out = args.out or args.checkpoint.with_name(args.checkpoint.stem + suffix)
     changes = dict(epochs=args.epochs, shapes=args.shapes, batch_size=args.batch_size,
                    lr=args.lr, kl_weight=args.kl_weight, free_weight=args.free_weight,
-                   kinds=args.kinds, channels=args.channels, seed=args.seed,
+                   kinds=args.kinds, channels=args.channels, seed=args.seed, frame=args.frame,
                    target="complete" if args.supervised else None)
     vae = ckpt.build_model()
     resume = None

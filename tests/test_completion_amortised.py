@@ -111,3 +111,40 @@ def test_bad_settings_are_refused():
         CompletionConfig(kinds=("lidar",))
     with pytest.raises(ConfigError, match="kl_weight"):
         CompletionConfig(kl_weight=-1.0)
+
+
+def test_the_observed_frame_encoder_starts_from_the_observations_principal_pose():
+    from trainer.completion.amortised import CompletionEncoder, observation_channels
+    from trainer.pose import POSE_DIMS, pose_code, principal_pose
+
+    torch.manual_seed(0)
+    encoder = CompletionEncoder(D, 12, (4, 8, 8, 8), observed_frame=True).eval()
+    with torch.no_grad():
+        encoder.to_mu.weight.zero_()
+        encoder.to_mu.bias.zero_()
+    grid = np.zeros((D, D, D), dtype=bool)
+    grid[3:12, 5:9, 6:10] = True
+    observation = simulate("single-view", grid, np.random.default_rng(0), (30.0, 20.0))
+    x = observation_channels([observation])
+    mu, _ = encoder(x)
+    rotation, centroid = principal_pose(x[:, :1])
+    torch.testing.assert_close(mu[:, :POSE_DIMS], pose_code(rotation, centroid))
+    assert torch.equal(mu[:, POSE_DIMS:], torch.zeros(1, 12 - POSE_DIMS))
+
+
+def test_the_frame_follows_the_vae_and_old_files_keep_the_grid_frame(shapes, tmp_path):
+    train, val = shapes
+    plain = CompletionTrainer(tiny_vae(), settings(epochs=1), train, val)
+    assert plain.config.frame == "grid" and not plain.encoder.observed_frame
+    torch.manual_seed(0)
+    posed = VAE(D, 12, (4, 8, 8, 8), pose=True).eval()
+    trainer = CompletionTrainer(posed, settings(epochs=1), train, val)
+    assert trainer.config.frame == "observed" and trainer.encoder.observed_frame
+    trainer.run()
+    path = save_completion(tmp_path / "posed.completion.pt", trainer.state())
+    assert load_encoder(path, posed).observed_frame
+    raw = torch.load(path, weights_only=True)
+    raw["version"] = 1
+    del raw["config"]["frame"]
+    torch.save(raw, path)
+    assert not load_encoder(path, posed).observed_frame

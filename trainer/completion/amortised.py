@@ -39,11 +39,13 @@ from trainer.data.shapeset import ShapeSet
 from trainer.errors import ConfigError, TrainingError
 from trainer.objective import kl_to_standard_normal
 from trainer.perf import MEMORY_FORMAT
+from trainer.pose import POSE_DIMS, pose_code, pose_from_code, principal_pose, to_shape_frame
 from trainer.report import BatchProgress
 from trainer.run_control import PausableClock, RunControl
 from trainer.schedules import lr_at
 
 TARGETS = ("observed", "complete")
+FRAMES = ("observed", "grid")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class CompletionConfig:
     kinds: tuple[str, ...] = OBSERVATION_KINDS
     channels: tuple[int, ...] = (8, 16, 32, 64)
     target: str = "observed"
+    frame: str = "observed"
+    """Pose-aware VAEs: 'observed' encodes the observation in the frame of its occupied voxels'
+    principal axes and predicts the pose relative to that frame (CompletionEncoder); 'grid'
+    predicts the pose in the grid's frame. Other VAEs always use 'grid'."""
     shapes: int = 0
     """Train on at most this many of the training shapes (0: all)."""
     seed: int = 0
@@ -84,6 +90,8 @@ class CompletionConfig:
             problems.append("channels must be 4 numbers 1..512")
         if self.target not in TARGETS:
             problems.append(f"target must be one of {', '.join(TARGETS)}")
+        if self.frame not in FRAMES:
+            problems.append(f"frame must be one of {', '.join(FRAMES)}")
         if self.shapes < 0:
             problems.append("shapes must be >= 0")
         if problems:
@@ -109,11 +117,21 @@ class CompletionConfig:
 
 class CompletionEncoder(nn.Module):
     """4 x (Conv3d 3^3 + BatchNorm + ReLU + MaxPool 2) on (occupied, free) grids, then linear
-    heads for the mean and log-variance of a code of ``code_dim``."""
+    heads for the mean and log-variance of a code of ``code_dim``.
 
-    def __init__(self, resolution: int, code_dim: int, channels: tuple[int, ...]) -> None:
+    With ``observed_frame`` (for a pose-aware VAE, trainer.pose) the network sees the
+    observation resampled into the frame of its occupied voxels' principal axes and centroid,
+    as the VAE's own encoder sees a complete shape, and the first POSE_DIMS outputs are the
+    pose relative to that frame (zero: the frame itself); the code holds the composed pose.
+    Random turns then barely change what the network sees, and a partial scan's principal
+    axes are often close to the whole shape's.
+    """
+
+    def __init__(self, resolution: int, code_dim: int, channels: tuple[int, ...],
+                 observed_frame: bool = False) -> None:
         super().__init__()
         self.resolution, self.code_dim, self.channels = resolution, code_dim, tuple(channels)
+        self.observed_frame = observed_frame
         layers: list[nn.Module] = []
         for c_in, c_out in zip((2, *channels[:-1]), channels, strict=True):
             layers += [nn.Conv3d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out),
@@ -125,8 +143,21 @@ class CompletionEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 2, D, D, D) -> (mu, logvar), each (B, code_dim)."""
-        h = self.features(x)
-        return self.to_mu(h), self.to_logvar(h)
+        if not self.observed_frame:
+            h = self.features(x)
+            return self.to_mu(h), self.to_logvar(h)
+        with torch.no_grad():
+            rotation, centroid = principal_pose(x[:, :1])
+            aligned = to_shape_frame(x, rotation, centroid)
+        h = self.features(aligned.contiguous(memory_format=MEMORY_FORMAT))
+        raw = self.to_mu(h)
+        turn, shift = pose_from_code(raw[:, :POSE_DIMS] + _IDENTITY_POSE.to(raw))
+        pose = pose_code(rotation @ turn, centroid + (rotation @ shift[:, :, None])[:, :, 0])
+        return torch.cat([pose, raw[:, POSE_DIMS:]], 1), self.to_logvar(h)
+
+
+_IDENTITY_POSE = pose_code(torch.eye(3)[None], torch.zeros(1, 3))[0]
+"""The pose code of no turn and no shift."""
 
 
 def observation_channels(observations: Sequence[Observation]) -> torch.Tensor:
@@ -183,7 +214,8 @@ class CompletionState:
     optimizer_state: dict[str, Any] | None = None
 
     def build_encoder(self) -> CompletionEncoder:
-        encoder = CompletionEncoder(self.resolution, self.code_dim, self.config.channels)
+        encoder = CompletionEncoder(self.resolution, self.code_dim, self.config.channels,
+                                    self.config.frame == "observed")
         encoder.load_state_dict(self.model_state)
         return encoder.eval().to(memory_format=MEMORY_FORMAT)
 
@@ -203,11 +235,14 @@ class CompletionTrainer(RunControl):
         if len(train) < 2 or len(val) < 1:
             raise TrainingError("a completion encoder needs at least 2 training shapes and 1 "
                                 "validation shape")
-        self.config = config
         self.decoder = frozen_copy(vae)
         self.fingerprint = decoder_fingerprint(vae)
+        if not getattr(vae, "pose", False):
+            config = dataclasses.replace(config, frame="grid")
+        self.config = config
         torch.manual_seed(config.seed)
-        self.encoder = CompletionEncoder(train.resolution, vae.latent_dim, config.channels)
+        self.encoder = CompletionEncoder(train.resolution, vae.latent_dim, config.channels,
+                                         config.frame == "observed")
         self.encoder.to(memory_format=MEMORY_FORMAT)
         self.optimizer = torch.optim.Adam(self.encoder.parameters(), lr=config.lr)
         limit = config.shapes or len(train)

@@ -24,7 +24,7 @@ from trainer.completion.amortised import (
 from trainer.errors import CheckpointError, ShapeExplorerError
 
 FORMAT_NAME = "shape-latent-explorer-completion"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def save_completion(path: str | Path, state: CompletionState, *,
@@ -66,12 +66,12 @@ def load_completion(path: str | Path, vae: nn.Module | None = None) -> Completio
                               "truncated, or holding Python objects)") from exc
     if not isinstance(raw, dict) or raw.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path}: not a completion encoder file")
-    if raw.get("version") != FORMAT_VERSION:
+    if raw.get("version") not in (1, FORMAT_VERSION):
         raise CheckpointError(f"{path}: unknown completion encoder format version "
                               f"{raw.get('version')!r}")
     try:
         state = CompletionState(
-            config=CompletionConfig.from_dict(raw["config"]),
+            config=CompletionConfig.from_dict(_upgraded(raw["config"], raw["version"])),
             resolution=int(raw["resolution"]), code_dim=int(raw["code_dim"]),
             model_state=_tensors(raw["model"]), decoder_fingerprint=str(raw["decoder"]),
             epoch=int(raw["epoch"]),
@@ -85,6 +85,13 @@ def load_completion(path: str | Path, vae: nn.Module | None = None) -> Completio
     if vae is not None:
         check_belongs(path, state, vae)
     return state
+
+
+def _upgraded(config: Any, version: int) -> Any:
+    """Version 1 files predate the observed frame: their encoders predict grid-frame poses."""
+    if version == 1 and isinstance(config, dict):
+        return {**config, "frame": "grid"}
+    return config
 
 
 def check_belongs(path: Path, state: CompletionState, vae: nn.Module) -> None:
