@@ -234,7 +234,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 def bundle_completion(source: Path, out: Path) -> Path:
     """Write the completion encoder beside ``source`` (trained there first with
-    ``bundled.BUNDLED_COMPLETION`` when missing, resumable) to ``out`` without its optimiser
+    ``bundled.BUNDLED_COMPLETION_FLAGS`` when missing, resumable) to ``out`` without its optimiser
     state."""
     from trainer.completion.amortised import completion_path
     from trainer.completion.encoder_file import load_completion, save_completion
