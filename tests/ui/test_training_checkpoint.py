@@ -60,7 +60,9 @@ def test_open_restores_config_plots_and_model_then_save_writes_it(
 def test_a_bad_checkpoint_reaches_the_error_dialog_and_the_model_stays(
         window, dialogs, qtbot, checkpoint_file, tmp_path) -> None:
     window.open_path(checkpoint_file)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=WAIT_MS)
+    # the data set loads in the background and then brings the reconstructions: wait for both
+    qtbot.waitUntil(lambda: window.snapshot is not None
+                    and window.snapshot.reconstructions is not None, timeout=WAIT_MS)
     good = window.snapshot
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     window.open_path(tmp_path / "bad.pt")
