@@ -83,12 +83,16 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent codes (B, Q) -> logits (B, 1, D, D, D)."""
-        shape = z[:, POSE_DIMS:] if self.pose else z
-        h = self.from_z(shape).view(-1, self.channels[-1], self.bottom, self.bottom, self.bottom)
-        logits = decoder_forward(self.decoder, h)
+        logits = self.decode_shape_frame(z[:, POSE_DIMS:] if self.pose else z)
         if self.pose:
             logits = to_grid_frame(logits, *pose_from_code(z[:, :POSE_DIMS]))
         return logits
+
+    def decode_shape_frame(self, shape: torch.Tensor) -> torch.Tensor:
+        """The non-pose dimensions of codes (B, Q - POSE_DIMS, or B, Q without pose) -> logits
+        (B, 1, D, D, D) in the shape's own frame (the grid's frame when there is no pose)."""
+        h = self.from_z(shape).view(-1, self.channels[-1], self.bottom, self.bottom, self.bottom)
+        return decoder_forward(self.decoder, h)
 
     def forward(
         self, y: torch.Tensor, samples: int = 1, generator: torch.Generator | None = None,

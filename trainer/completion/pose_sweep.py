@@ -15,8 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainer.kernels import decoder_forward
-from trainer.perf import MEMORY_FORMAT
 from trainer.pose import pose_code, pose_from_code
 
 CENTROID_STEPS = (0.0, 0.1, 0.2)
@@ -57,7 +55,7 @@ def pair_losses(net: nn.Module, points: torch.Tensor, inside: torch.Tensor,
     if share < 1.0:
         chosen = torch.randperm(len(points), generator=generator)[:SWEEP_POINTS]
         points, inside = points[chosen], inside[chosen]
-    logits = _shape_frame_logits(net, shape_codes)                        # (S, 1, D, D, D)
+    logits = net.decode_shape_frame(shape_codes).contiguous()             # (S, 1, D, D, D)
     rotation, centroid = pose_from_code(poses)
     # u = R^T (p - c): each observed point in the shape frame of each pose, (P, M, 3)
     local = torch.einsum("pji,pmj->pmi", rotation, points[None] - centroid[:, None])
@@ -70,13 +68,6 @@ def pair_losses(net: nn.Module, points: torch.Tensor, inside: torch.Tensor,
         losses.append(nll.sum(1))
     prior = shape_codes.pow(2).sum(1)[:, None] + poses.pow(2).sum(1)[None]
     return torch.stack(losses) + 0.5 * prior_weight * prior
-
-
-def _shape_frame_logits(net: nn.Module, shape_codes: torch.Tensor) -> torch.Tensor:
-    """What a pose-aware VAE's decoder draws in the shape frame: (S, 1, D, D, D) logits."""
-    bottom, width = net.bottom, net.channels[-1]
-    h = net.from_z(shape_codes).view(-1, width, bottom, bottom, bottom)
-    return decoder_forward(net.decoder, h.contiguous(memory_format=MEMORY_FORMAT)).contiguous()
 
 
 def _observed_points(occupied: torch.Tensor,
