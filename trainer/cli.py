@@ -21,6 +21,7 @@ import torch
 
 from trainer import budgets
 from trainer.checkpoint import Checkpoint, check_model_size, load_checkpoint, save_checkpoint
+from trainer.code_refinement import check_refinable
 from trainer.config import SETTINGS, TrainConfig
 from trainer.data.cache import CACHE_ENV, clear_cache, default_cache_dir
 from trainer.data.shapeset import ShapeSet
@@ -115,6 +116,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           help="draw the samples from the prior N(0, I), or from a Gaussian "
                                "fitted to the codes of the run's training split (built-in "
                                "runs; Gaussian codes)")
+    evaluate.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                          help="reconstruct each shape from its most probable code: the "
+                               "encoder's code refined by STEPS steps of latent search "
+                               "(occupancy VAEs; 30 steps take about 0.1 s per 32^3 shape on 2 "
+                               "cores; default 0: the encoder's code)")
     evaluate.add_argument("--json", type=Path, help="also write the report here as JSON")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -351,11 +357,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     check_request(args.samples, args.seed, args.sampler)
     _check_output_file(args.json, "JSON report")
     ckpt = load_checkpoint(args.checkpoint)
+    check_refinable(ckpt.config, ckpt.kind, args.refine)
     shapes, fit_to = evaluation_shapes(ckpt.config, args.data, args.sampler,
                                        lambda config: _load_data(config, sys.stderr))
     print(f"scoring {len(shapes)} shapes and {args.samples} prior samples ...", file=sys.stderr,
           flush=True)
-    report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed, fit_to=fit_to)
+    report = evaluate(ckpt, shapes, samples=args.samples, seed=args.seed, fit_to=fit_to,
+                      refine=args.refine)
     print(report_text(report), end="")
     if args.json is not None:
         write_report(args.json, report_json(report))

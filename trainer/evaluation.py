@@ -1,7 +1,8 @@
 """How well a model reconstructs a set of shapes, and how much its prior samples look like them.
 
 Reconstruction: the grid decoded from each shape's code (posterior mean, or mode for
-categorical codes), inside at the model's iso-level, scored by IoU and normalised Hamming
+categorical codes; optionally refined into the shape's most probable code,
+trainer.code_refinement), inside at the model's iso-level, scored by IoU and normalised Hamming
 distance against the shape, overall and per class.
 
 Generation (Achlioptas et al. 2018; Yang et al. 2019), with 1 - IoU as the distance between
@@ -24,6 +25,7 @@ import torch
 
 from trainer.checkpoint import Checkpoint
 from trainer.code_density import FittedMixture
+from trainer.code_refinement import check_refinable, refine_codes
 from trainer.data.shapeset import ShapeSet
 from trainer.errors import DataError
 from trainer.families import LatentFamily, family_of
@@ -72,13 +74,17 @@ class Evaluation:
     hamming: float
     classes: tuple[ClassScores, ...]
     generation: GenerativeScores | None
+    refine_steps: int = 0
+    """Steps of code refinement after the encoder (0: the encoder's codes)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def lines(self) -> list[str]:
         """The report as text, a table row per class."""
-        out = [f"reconstruction of {self.shapes} shapes: IoU {self.iou:.3f}, "
+        codes = (f" (codes refined by {self.refine_steps} steps)" if self.refine_steps
+                 else "")
+        out = [f"reconstruction of {self.shapes} shapes{codes}: IoU {self.iou:.3f}, "
                f"Hamming {self.hamming:.4f}", f"  {'class':20} {'shapes':>7} {'IoU':>7} "
                f"{'Hamming':>8}"]
         out += [f"  {c.name[:20]:20} {c.shapes:7d} {c.iou:7.3f} {c.hamming:8.4f}"
@@ -133,16 +139,19 @@ def generative_scores(samples: np.ndarray, reference: np.ndarray,
 
 @torch.no_grad()
 def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int = 0,
-             fit_to: ShapeSet | None = None, *, progress: Progress | None = None,
+             fit_to: ShapeSet | None = None, *, refine: int = 0,
+             progress: Progress | None = None,
              cancel: Callable[[], bool] | None = None) -> Evaluation:
     """Score the checkpoint's model on ``shapes``, and ``samples`` generated codes (drawn at
     ``seed``; 0: none) against them: prior samples, or with ``fit_to`` samples of a mixture of
     one Gaussian per class fitted to the codes of those (training) shapes
-    (trainer.code_density).
+    (trainer.code_density). With ``refine`` > 0 the reconstructions decode codes refined by
+    that many steps (trainer.code_refinement; occupancy VAEs with Gaussian codes).
 
     ``progress(done, total)`` follows every batch; ``cancel()`` is polled before every batch
     and stops the evaluation (EvaluationCancelled) when it returns True."""
     _check_shapes(ckpt, shapes)
+    check_refinable(ckpt.config, ckpt.kind, refine)
     total = -(-len(shapes) // BATCH) + (-(-samples // BATCH) + 1 if samples > 0 else 0)
     done = 0
 
@@ -162,9 +171,12 @@ def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int =
     for start in range(0, len(shapes), BATCH):
         step()
         y = torch.from_numpy(shapes.grids[start:start + BATCH]).float()
-        code = family.codes(family.posterior(model, y))
-        decoded_all.append(values.inside(values.activate(model.decode(code).float())).numpy())
         truth_all.append(values.inside(y).numpy())
+        if refine:
+            code = torch.from_numpy(refine_codes(model, truth_all[-1][:, 0], refine)).float()
+        else:
+            code = family.codes(family.posterior(model, y))
+        decoded_all.append(values.inside(values.activate(model.decode(code).float())).numpy())
     truth, decoded = np.concatenate(truth_all)[:, 0], np.concatenate(decoded_all)[:, 0]
     iou, hamming = _iou_and_hamming(decoded, truth)
     classes = tuple(
@@ -191,7 +203,8 @@ def evaluate(ckpt: Checkpoint, shapes: ShapeSet, samples: int = 500, seed: int =
         generation = generative_scores(np.concatenate(drawn), truth,
                                        "prior" if fit_to is None else "fitted")
     step()
-    return Evaluation(len(shapes), float(iou.mean()), float(hamming.mean()), classes, generation)
+    return Evaluation(len(shapes), float(iou.mean()), float(hamming.mean()), classes, generation,
+                      refine)
 
 
 def _check_shapes(ckpt: Checkpoint, shapes: ShapeSet) -> None:

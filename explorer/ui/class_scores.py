@@ -75,7 +75,9 @@ class ScoresTable(QTableWidget):
 
 
 def overall_text(report: Evaluation) -> str:
-    return f"IoU {report.iou:.3f}, Hamming {report.hamming:.4f} over {report.shapes} shapes"
+    refined = f" (codes refined by {report.refine_steps} steps)" if report.refine_steps else ""
+    return (f"IoU {report.iou:.3f}, Hamming {report.hamming:.4f} over {report.shapes} "
+            f"shapes{refined}")
 
 
 class ValidationScores(QWidget):

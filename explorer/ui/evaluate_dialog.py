@@ -35,10 +35,12 @@ from explorer.ui.compute_job import ComputeJob, Progress
 from explorer.ui.settings import DATA, EXPORTS, AppSettings
 from trainer import budgets
 from trainer.checkpoint import Checkpoint
+from trainer.code_refinement import MAX_REFINE_STEPS, check_refinable
 from trainer.config import BUILTIN_DATA, TrainConfig
 from trainer.data.folder import ImportReport
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
+from trainer.errors import ShapeExplorerError
 from trainer.evaluation import SPECK_SHARE, Evaluation, evaluate
 from trainer.evaluation_run import (
     check_request,
@@ -86,6 +88,9 @@ class EvaluateDialog(QDialog):
         self.sampler.addItem("prior N(0, I)", "prior")
         self.sampler.addItem("Gaussians fitted to the training codes (one per class)", "fitted")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        self.refine = QSpinBox(minimum=0, maximum=MAX_REFINE_STEPS, value=0, suffix=" steps")
+        self.refine.setSpecialValueText("off: the encoder's codes")
+        self._offer_refinement(config)
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
@@ -123,6 +128,19 @@ class EvaluateDialog(QDialog):
         item.setEnabled(gaussian)
         item.setToolTip("Needs Gaussian codes and the run's training shapes")
 
+    def _offer_refinement(self, config: TrainConfig) -> None:
+        try:
+            check_refinable(config, self.ckpt.kind, 1)
+        except ShapeExplorerError as exc:
+            self._refinable = False
+            self.refine.setToolTip(f"Not for this model: {exc}")
+            return
+        self._refinable = True
+        self.refine.setToolTip("Reconstruct each shape from its most probable code: the "
+                               "encoder's code refined by this many steps of latent search "
+                               "(30 close most of the gap on shapes the encoder has not seen; "
+                               "about 0.1 s per 32³ shape on 2 cores)")
+
     def _layout(self) -> None:
         folder = QHBoxLayout()
         folder.addWidget(self.folder, 1)
@@ -133,6 +151,7 @@ class EvaluateDialog(QDialog):
         form.addRow("Samples:", self.samples)
         form.addRow("Sample from:", self.sampler)
         form.addRow("Seed:", self.seed)
+        form.addRow("Refine codes:", self.refine)
         run = QHBoxLayout()
         run.addWidget(self.evaluate_button)
         run.addWidget(self.cancel_button)
@@ -171,6 +190,7 @@ class EvaluateDialog(QDialog):
         other = self.data.currentData() == OTHER_FOLDER
         for widget in (self.data, self.samples, self.seed):
             widget.setEnabled(idle)
+        self.refine.setEnabled(idle and self._refinable)
         self.folder.setEnabled(idle and other)
         self.browse_button.setEnabled(idle and other)
         self.sampler.setEnabled(idle and self.samples.value() > 0)
@@ -187,6 +207,7 @@ class EvaluateDialog(QDialog):
         if self.job is not None:
             return
         data, samples, seed = self.data_choice(), self.samples.value(), self.seed.value()
+        refine = self.refine.value() if self._refinable else 0
         sampler = self.sampler.currentData() if samples else "prior"
         if not data:
             self._error("Choose a folder of shapes to score the model on.")
@@ -205,7 +226,7 @@ class EvaluateDialog(QDialog):
 
             check_request(samples, seed, sampler)
             shapes, fit_to = evaluation_shapes(ckpt.config, data, sampler, load)
-            return evaluate(ckpt, shapes, samples, seed, fit_to, cancel=cancelled,
+            return evaluate(ckpt, shapes, samples, seed, fit_to, refine=refine, cancel=cancelled,
                             progress=lambda done, total: progress(
                                 f"Scoring {len(shapes)} shapes and {samples} samples", done,
                                 total))

@@ -97,6 +97,25 @@ def test_evaluate_shows_the_reports_figures_and_saves_the_commands_json_and_text
     assert table_values(dialog.table) == expected_values(expected)
 
 
+def test_refined_codes_are_typed_in_and_reported_as_the_library_scores_them(
+        opened, qtbot, dialogs, tiny_model) -> None:
+    dialog = evaluate_dialog(opened, qtbot, samples=0)
+    assert dialog.refine.isEnabled() and dialog.refine.text() == "off: the encoder's codes"
+    dialog.refine.selectAll()
+    qtbot.keyClicks(dialog.refine, "6")
+    click(qtbot, dialog.evaluate_button)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=WAIT_MS)
+
+    ckpt = load_checkpoint(tiny_model)
+    _, val = load_shapes(ckpt.config).split(ckpt.config.val_fraction, ckpt.config.seed)
+    expected = evaluate(ckpt, val, samples=0, refine=6)
+    assert dialog.report.refine_steps == 6
+    assert table_values(dialog.table) == expected_values(expected)
+    assert "codes refined by 6 steps" in dialog.overall.text()
+    assert expected.iou != validation_report(tiny_model).iou
+    assert dialogs.errors == []
+
+
 def test_folders_bad_and_good_and_cancel_keep_the_settings_and_the_last_report(
         opened, qtbot, dialogs, tmp_path, monkeypatch) -> None:
     dialog = evaluate_dialog(opened, qtbot, samples=0)

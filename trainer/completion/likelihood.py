@@ -27,17 +27,18 @@ def observed_nll(logits: torch.Tensor, occupied: torch.Tensor, free: torch.Tenso
     return per_voxel.flatten(1).sum(1) if per_voxel.dim() > 1 else per_voxel.sum()
 
 
-def check_completable(config: TrainConfig, kind: str = "vae") -> None:
+def check_completable(config: TrainConfig, kind: str = "vae", task: str = "completion") -> None:
     """Raise ShapeExplorerError unless the model of this config and kind decodes Bernoulli
-    logits of occupancy grids from Gaussian codes: what completion needs."""
+    logits of occupancy grids from Gaussian codes: what latent search needs (``task`` names
+    the work in the message)."""
     if kind != "vae":
-        raise ShapeExplorerError("completion needs a VAE; this file holds a PPCA model")
+        raise ShapeExplorerError(f"{task} needs a VAE; this file holds a PPCA model")
     if config.grid != "occupancy":
-        raise ShapeExplorerError("completion works on occupancy grids; this model decodes "
+        raise ShapeExplorerError(f"{task} works on occupancy grids; this model decodes "
                                  "signed distances")
     if config.likelihood != "bernoulli":
-        raise ShapeExplorerError("completion needs a Bernoulli (occupancy probability) model; "
+        raise ShapeExplorerError(f"{task} needs a Bernoulli (occupancy probability) model; "
                                  f"this one has a {config.likelihood} likelihood")
     if config.latent != "gaussian":
-        raise ShapeExplorerError("completion needs Gaussian latent codes; this model has "
+        raise ShapeExplorerError(f"{task} needs Gaussian latent codes; this model has "
                                  f"{config.latent} ones")
