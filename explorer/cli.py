@@ -29,6 +29,7 @@ from explorer.session import ExplorerSession
 from trainer import budgets
 from trainer import cli as trainer_cli
 from trainer.checkpoint import load_checkpoint
+from trainer.code_refinement import check_refinable
 from trainer.device import resolve_device
 from trainer.error_line import EXIT_ERROR, printable, run_guarded
 from trainer.errors import ShapeExplorerError
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_encode_command(sub: argparse._SubParsersAction) -> None:
     encode = sub.add_parser(
-        "encode", help="encode shape files to latent codes (posterior means)",
+        "encode", help="encode shape files to latent codes (posterior means, or refined)",
         description="Voxelise each mesh or grid file as a folder import does, at the model's "
                     "resolution, and save the posterior means as one row per file "
                     "(categorical codes: the most probable class of each variable, one-hot).")
@@ -84,6 +85,10 @@ def add_encode_command(sub: argparse._SubParsersAction) -> None:
                         help="the model (.pt or .safetensors)")
     encode.add_argument("--out", type=Path, default=Path("codes.npy"),
                         help="the codes as an (N, code size) .npy array (default codes.npy)")
+    encode.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                        help="refine each posterior mean into the shape's most probable code "
+                             "by STEPS steps of latent search (occupancy VAEs; 30 take about "
+                             "0.1 s per 32^3 shape on 2 cores; default 0)")
     encode.add_argument("--reconstruct", type=Path, metavar="DIR",
                         help="also write each decoded code as a mesh, DIR/<row>_<stem>.<format>")
     encode.add_argument("--format", choices=MESH_FORMATS, default="stl",
@@ -95,7 +100,8 @@ def add_encode_command(sub: argparse._SubParsersAction) -> None:
 def cmd_encode(args: argparse.Namespace) -> int:
     """Encode the files; write the codes and, with --reconstruct, the decoded meshes."""
     session = ExplorerSession.from_checkpoint(args.checkpoint, device=resolve_device(args.device))
-    codes = session.encode(file_grids(session, args.files))
+    check_refinable(session.config, session.kind, args.refine)
+    codes = session.encode(file_grids(session, args.files), refine=args.refine)
     export_codes(codes, args.out)
     print(f"wrote {len(codes)} codes of size {codes.shape[1]} to {args.out}")
     if args.reconstruct is None:

@@ -1,4 +1,5 @@
-"""Shape files -> latent codes (posterior means) and their reconstructions. Qt-free.
+"""Shape files -> latent codes (posterior means, or refined: ExplorerSession.encode) and their
+reconstructions. Qt-free.
 
 The files become grids exactly as a folder import makes them for training
 (``trainer.data.folder.load_file``), at the model's resolution.
@@ -21,7 +22,9 @@ from trainer.data.folder import load_file
 @dataclass(frozen=True)
 class Encoded:
     """A shape file's grid as the model sees it, its code, and the grid decoded from the code;
-    the meshes of both at the model's iso-level (None: no surface)."""
+    the meshes of both at the model's iso-level (None: no surface); the reconstruction's IoU
+    against the grid; with ``refine_steps`` > 0 the code is refined and ``encoder_iou`` is the
+    posterior mean's IoU."""
 
     path: Path
     grid: np.ndarray
@@ -29,6 +32,9 @@ class Encoded:
     decoded: np.ndarray
     input_mesh: trimesh.Trimesh | None
     decoded_mesh: trimesh.Trimesh | None
+    iou: float
+    refine_steps: int = 0
+    encoder_iou: float | None = None
 
 
 def file_grids(session: ExplorerSession, paths: Sequence[str | Path]) -> np.ndarray:
@@ -54,11 +60,25 @@ def signed_distances(occupied: np.ndarray, truncation: float) -> np.ndarray:
     return np.clip(distances / truncation, -1.0, 1.0).astype(np.float32)
 
 
-def encode_file(session: ExplorerSession, path: str | Path) -> Encoded:
-    """Encode one shape file and decode its code again."""
+def encode_file(session: ExplorerSession, path: str | Path, refine: int = 0) -> Encoded:
+    """Encode one shape file (its code refined by ``refine`` steps, if any) and decode its code
+    again."""
     grid = file_grids(session, [path])[0]
-    code = session.encode(grid[None])[0]
-    decoded = session.decode(code)
     level, low = session.iso_level, session.inside_low
+    code = session.encode(grid[None])[0]
+    encoder_iou = None
+    if refine:
+        encoder_iou = inside_iou(session.decode(code), grid, level, low)
+        code = session.encode(grid[None], refine=refine)[0]
+    decoded = session.decode(code)
     return Encoded(Path(path), grid, code, decoded, mesh_from_grid(grid, level, inside_low=low),
-                   mesh_from_grid(decoded, level, inside_low=low))
+                   mesh_from_grid(decoded, level, inside_low=low),
+                   inside_iou(decoded, grid, level, low), refine, encoder_iou)
+
+
+def inside_iou(decoded: np.ndarray, grid: np.ndarray, level: float, inside_low: bool) -> float:
+    """IoU of the insides of two grids at ``level`` (below it with ``inside_low``); two empty
+    insides: 1."""
+    a, b = (decoded < level, grid < level) if inside_low else (decoded > level, grid > level)
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 1.0

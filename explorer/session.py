@@ -10,6 +10,7 @@ session never touches a model that is still training.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ import torch
 from explorer.fast_decode import CompiledDecoder, compile_enabled
 from trainer.checkpoint import Checkpoint, Model, load_checkpoint
 from trainer.code_density import FittedMixture
+from trainer.code_refinement import check_refinable, refine_codes
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import resolve_device
+from trainer.errors import ShapeExplorerError
 from trainer.families import (
     INTERPOLATIONS,
     LatentFamily,
@@ -151,13 +154,29 @@ class ExplorerSession:
         last = self.history[-1] if self.history else None
         return self.family.measure.values(last, self.latent_dim)
 
+    @property
+    def can_refine(self) -> bool:
+        """Whether `encode` can refine codes (trainer.code_refinement: occupancy VAEs with
+        Gaussian codes)."""
+        try:
+            check_refinable(self.config, self.kind, 1)
+        except ShapeExplorerError:
+            return False
+        return True
+
     @torch.no_grad()
-    def encode(self, grids: np.ndarray) -> np.ndarray:
+    def encode(self, grids: np.ndarray, refine: int = 0) -> np.ndarray:
         """Grids (B, 1, D, D, D) or (B, D, D, D) -> codes (B, code_dim): the posterior means,
-        or for categorical codes the most probable class of each variable, one-hot."""
+        or for categorical codes the most probable class of each variable, one-hot; with
+        ``refine`` > 0 each shape's most probable code, found by that many steps of latent
+        search from its posterior mean (on the CPU; see `can_refine`)."""
         y = torch.as_tensor(np.asarray(grids, dtype=np.float32))
         if y.ndim == 4:
             y = y.unsqueeze(1)
+        if refine:
+            check_refinable(self.config, self.kind, refine)
+            model = self.model if self.device.type == "cpu" else copy.deepcopy(self.model).cpu()
+            return refine_codes(model, y[:, 0].numpy() > 0.5, refine)
         self.model.eval()
         y = y.to(self.device).contiguous(memory_format=MEMORY_FORMAT)
         posterior = self.family.posterior(self.model, y)

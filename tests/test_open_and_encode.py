@@ -112,6 +112,20 @@ def test_encode_writes_posterior_means_and_reconstructions(
     assert all(name in ("000_box.obj", "001_ball.obj") for name in written)
 
 
+def test_encode_refines_codes_on_request(checkpoint, meshes, tmp_path, capsys) -> None:
+    session = ExplorerSession.from_checkpoint(checkpoint)
+    grids = file_grids(session, meshes)
+    out = tmp_path / "refined.npy"
+    assert cli_main(["encode", *map(str, meshes), "--checkpoint", str(checkpoint),
+                     "--out", str(out), "--refine", "8"]) == 0
+    refined, plain = np.load(out), session.encode(grids)
+    np.testing.assert_allclose(refined, session.encode(grids, refine=8), atol=1e-4)
+    assert np.abs(refined - plain).max() > 1e-2
+    assert cli_main(["encode", str(meshes[0]), "--checkpoint", str(checkpoint),
+                     "--out", str(tmp_path / "x.npy"), "--refine", "-2"]) == 2
+    assert "refinement steps must be 0..1000" in _error_line(capsys)
+
+
 def test_encode_refuses_a_bad_file_in_one_line(checkpoint, meshes, tmp_path, capsys) -> None:
     bad = tmp_path / "broken.stl"
     bad.write_bytes(b"\x00\x01garbage")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 class EncodedDialog(QDialog):
     """Non-modal: the input as the model sees it (voxelised at its resolution) and the shape
-    decoded from its code, side by side."""
+    decoded from its code, side by side, with the reconstruction's IoU."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,3 +35,10 @@ class EncodedDialog(QDialog):
         self.input_label.setText(f"Input: {encoded.path.name} (voxelised at {resolution}³)")
         self.input_view.show_mesh(encoded.input_mesh, "The voxelised input has no surface")
         self.decoded_view.show_mesh(encoded.decoded_mesh)
+        if encoded.refine_steps:
+            self.decoded_label.setText(
+                f"Reconstruction (its code refined by {encoded.refine_steps} steps): IoU "
+                f"{encoded.iou:.3f}; the encoder's code alone: {encoded.encoder_iou:.3f}")
+        else:
+            self.decoded_label.setText(f"Reconstruction (decoded from its code): IoU "
+                                       f"{encoded.iou:.3f}")

@@ -1,10 +1,10 @@
 """Opening a path the desktop way: dropped on the main window, or named on the command line.
 
 A checkpoint (.pt, .safetensors) opens in the Explore view; a mesh or grid file is encoded with
-the model in the Explore view and shown next to its reconstruction (``EncodedDialog``), its code
-in the sliders; a folder becomes the Training view's data source. Anything else gets a message
-saying why it cannot be opened. A path given while the window is still starting or opening a
-model is opened once that is done.
+the model in the Explore view (its code refined where the model allows) and shown next to its
+reconstruction (``EncodedDialog``), its code in the sliders; a folder becomes the Training
+view's data source. Anything else gets a message saying why it cannot be opened. A path given
+while the window is still starting or opening a model is opened once that is done.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from explorer.ui.main_window import MainWindow
 
 ENCODE_CHANNEL = "encode"
+ENCODE_REFINE_STEPS = 30
+"""A dropped file's code is refined by this many steps where the model allows
+(trainer.code_refinement): a fraction of a second for one shape, a closer reconstruction."""
 TITLE = "Open"
 
 
@@ -110,7 +113,9 @@ class FileOpener(QObject):
                        "(File > Open checkpoint..., or drop one here).")
             return
         self.window.statusBar().showMessage(f"Encoding {path.name} ...")
-        explore.service.submit(ENCODE_CHANNEL, functools.partial(encode_file, session, path),
+        refine = ENCODE_REFINE_STEPS if session.can_refine else 0
+        explore.service.submit(ENCODE_CHANNEL, functools.partial(encode_file, session, path,
+                                                                 refine),
                                self._show_encoded, on_error=self._encode_failed)
 
     def _show_encoded(self, encoded: Encoded) -> None:

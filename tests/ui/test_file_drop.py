@@ -13,7 +13,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from explorer import __version__
-from explorer.encode import file_grids
+from explorer.encode import file_grids, inside_iou
+from explorer.ui.file_drop import ENCODE_REFINE_STEPS
 from explorer.ui.main_window import MainWindow
 from trainer.checkpoint import load_checkpoint
 from trainer.weights_file import save_weights
@@ -63,8 +64,16 @@ def test_a_dropped_checkpoint_opens_in_explore_and_a_dropped_mesh_is_encoded(
     dialog = window.file_opener.encoded_dialog
     assert "cube.stl" in dialog.windowTitle()
     assert dialog.input_view.vertices() is not None   # the voxelised box, drawn
-    expected = session.encode(file_grids(session, [mesh_file]))[0]
+    grid = file_grids(session, [mesh_file])
+    encoder_code = session.encode(grid)[0]
+    expected = session.encode(grid, refine=ENCODE_REFINE_STEPS)[0]
     np.testing.assert_allclose(window.explore.state.code, expected, atol=1e-2)
+    assert np.abs(expected - encoder_code).max() > 0.05
+    iou = inside_iou(session.decode(expected), grid[0], 0.5, False)
+    before = inside_iou(session.decode(encoder_code), grid[0], 0.5, False)
+    assert dialog.decoded_label.text() == (
+        f"Reconstruction (its code refined by {ENCODE_REFINE_STEPS} steps): IoU {iou:.3f}; "
+        f"the encoder's code alone: {before:.3f}")
     assert "Encoded cube.stl" in window.statusBar().currentMessage()
     assert warnings == [] and dialogs.errors == []
 
