@@ -209,7 +209,9 @@ def test_an_opened_folder_checkpoint_offers_its_shapes_by_file_name(
     trainer.run()
     dialogs.open_path = str(save_checkpoint(tmp_path / "run.pt", trainer.checkpoint()))
     window.open_action.trigger()
-    qtbot.waitUntil(lambda: window.explore.session is not None, timeout=WAIT_MS)
+    # the model opens first, its data set (and with it the shapes' names) after
+    qtbot.waitUntil(lambda: window.explore.session is not None
+                    and window.explore.session.shapes is not None, timeout=WAIT_MS)
     assert window.explore.session.shape_names == SHAPES
     picker = window.explore.sequence.end
     picker.source.setCurrentText(DATASET)
