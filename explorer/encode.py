@@ -16,6 +16,7 @@ import trimesh
 
 from explorer.meshing import mesh_from_grid
 from explorer.session import ExplorerSession
+from trainer.completion.metrics import iou
 from trainer.data.folder import load_file
 
 
@@ -80,5 +81,4 @@ def inside_iou(decoded: np.ndarray, grid: np.ndarray, level: float, inside_low: 
     """IoU of the insides of two grids at ``level`` (below it with ``inside_low``); two empty
     insides: 1."""
     a, b = (decoded < level, grid < level) if inside_low else (decoded > level, grid > level)
-    union = np.count_nonzero(a | b)
-    return float(np.count_nonzero(a & b) / union) if union else 1.0
+    return float(iou(a[None], b[None])[0])

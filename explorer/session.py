@@ -22,11 +22,10 @@ import torch
 from explorer.fast_decode import CompiledDecoder, compile_enabled
 from trainer.checkpoint import Checkpoint, Model, load_checkpoint
 from trainer.code_density import FittedMixture
-from trainer.code_refinement import check_refinable, refine_codes
+from trainer.code_refinement import check_refinable, refine_codes, refusal
 from trainer.config import TrainConfig
 from trainer.data.shapeset import ShapeSet
 from trainer.device import resolve_device
-from trainer.errors import ShapeExplorerError
 from trainer.families import (
     INTERPOLATIONS,
     LatentFamily,
@@ -158,11 +157,7 @@ class ExplorerSession:
     def can_refine(self) -> bool:
         """Whether `encode` can refine codes (trainer.code_refinement: occupancy VAEs with
         Gaussian codes)."""
-        try:
-            check_refinable(self.config, self.kind, 1)
-        except ShapeExplorerError:
-            return False
-        return True
+        return refusal(self.config, self.kind) is None
 
     @torch.no_grad()
     def encode(self, grids: np.ndarray, refine: int = 0) -> np.ndarray:

@@ -16,12 +16,21 @@ from trainer.completion.latent_search import SearchSettings, latent_search
 from trainer.completion.likelihood import check_completable
 from trainer.completion.observation import Observation
 from trainer.config import TrainConfig
-from trainer.errors import ConfigError
+from trainer.errors import ConfigError, ShapeExplorerError
 
 REFINE_BATCH = 32
 """Shapes refined together (the backward pass holds their decoder activations)."""
 MAX_REFINE_STEPS = 1000
 REFINE_LR = 0.1
+
+
+def refusal(config: TrainConfig, kind: str) -> str | None:
+    """Why codes of this model cannot be refined, or None when they can."""
+    try:
+        check_completable(config, kind, task="refining codes")
+    except ShapeExplorerError as exc:
+        return str(exc)
+    return None
 
 
 def check_refinable(config: TrainConfig, kind: str, steps: int) -> None:

@@ -35,12 +35,11 @@ from explorer.ui.compute_job import ComputeJob, Progress
 from explorer.ui.settings import DATA, EXPORTS, AppSettings
 from trainer import budgets
 from trainer.checkpoint import Checkpoint
-from trainer.code_refinement import MAX_REFINE_STEPS, check_refinable
+from trainer.code_refinement import MAX_REFINE_STEPS, refusal
 from trainer.config import BUILTIN_DATA, TrainConfig
 from trainer.data.folder import ImportReport
 from trainer.data.shapeset import ShapeSet
 from trainer.data.sources import load_run_data
-from trainer.errors import ShapeExplorerError
 from trainer.evaluation import SPECK_SHARE, Evaluation, evaluate
 from trainer.evaluation_run import (
     check_request,
@@ -129,13 +128,11 @@ class EvaluateDialog(QDialog):
         item.setToolTip("Needs Gaussian codes and the run's training shapes")
 
     def _offer_refinement(self, config: TrainConfig) -> None:
-        try:
-            check_refinable(config, self.ckpt.kind, 1)
-        except ShapeExplorerError as exc:
-            self._refinable = False
-            self.refine.setToolTip(f"Not for this model: {exc}")
+        reason = refusal(config, self.ckpt.kind)
+        self._refinable = reason is None
+        if reason is not None:
+            self.refine.setToolTip(f"Not for this model: {reason}")
             return
-        self._refinable = True
         self.refine.setToolTip("Reconstruct each shape from its most probable code: the "
                                "encoder's code refined by this many steps of latent search "
                                "(30 close most of the gap on shapes the encoder has not seen; "
