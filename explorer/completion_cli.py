@@ -40,7 +40,7 @@ from trainer.errors import ConfigError, DataError, ShapeExplorerError
 
 COMPLETE_METHODS = ("aml", "ml", "naive")
 SUPERVISED_SUFFIX = ".supervised.pt"
-ON_THE_FLY = CompletionConfig(epochs=3, shapes=600)
+ON_THE_FLY = CompletionConfig(epochs=4, shapes=600, prior_pool=1200)
 """What evaluate-completion trains when no completion encoder lies beside the checkpoint."""
 VALIDATION_SHAPES = 100
 """train-completion validates on the first this many of the run's validation shapes."""
@@ -96,6 +96,11 @@ def add_completion_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, help=f"default {defaults.lr}")
     train.add_argument("--kl-weight", type=float, help=f"default {defaults.kl_weight}")
     train.add_argument("--free-weight", type=float, help=f"default {defaults.free_weight}")
+    train.add_argument("--prior-weight", type=float,
+                       help="weight of regressing the codes of scanned prior samples, 0 for "
+                            f"none (default {defaults.prior_weight})")
+    train.add_argument("--prior-pool", type=int, help="scans of prior samples drawn per run "
+                                                      f"(default {defaults.prior_pool})")
     train.add_argument("--kinds", type=_names, help="observation kinds, comma-separated "
                                                     f"(default {','.join(defaults.kinds)})")
     train.add_argument("--channels", type=_integers, help="encoder channels, 4 numbers "
@@ -248,7 +253,8 @@ def cmd_train_completion(args: argparse.Namespace) -> int:
     out = args.out or args.checkpoint.with_name(args.checkpoint.stem + suffix)
     changes = dict(epochs=args.epochs, shapes=args.shapes, batch_size=args.batch_size,
                    lr=args.lr, kl_weight=args.kl_weight, free_weight=args.free_weight,
-                   kinds=args.kinds, channels=args.channels, seed=args.seed, frame=args.frame,
+                   prior_weight=args.prior_weight, prior_pool=args.prior_pool, kinds=args.kinds,
+                   channels=args.channels, seed=args.seed, frame=args.frame,
                    target="complete" if args.supervised else None)
     vae = ckpt.build_model()
     resume = None
@@ -284,7 +290,8 @@ def cmd_train_completion(args: argparse.Namespace) -> int:
 
 def _report_line(r) -> str:
     return (f"epoch {r.epoch}: loss {r.train_loss:.1f} (likelihood {r.train_nll:.1f}, KL "
-            f"{r.train_kl:.1f}) / val {r.val_loss:.1f}, val IoU {r.val_iou:.3f}, "
+            f"{r.train_kl:.1f}, prior codes {r.train_prior:.2f}) / val {r.val_loss:.1f}, "
+            f"val IoU {r.val_iou:.3f}, "
             f"{r.samples_per_s:.0f} shapes/s, {r.elapsed_s / 60:.1f} min")
 
 

@@ -37,13 +37,14 @@ def tiny_vae(seed: int = 0) -> VAE:
 
 def settings(**changes) -> CompletionConfig:
     return CompletionConfig(epochs=3, batch_size=6, lr=5e-3, channels=(4, 8, 8, 8),
-                            kinds=("single-view", "cut"), seed=1).with_overrides(**changes)
+                            kinds=("single-view", "cut"), prior_pool=40,
+                            seed=1).with_overrides(**changes)
 
 
 def test_the_completion_encoder_learns_on_a_tiny_set(shapes, tmp_path):
     train, val = shapes
     reports, saved = [], []
-    trainer = CompletionTrainer(tiny_vae(), settings(epochs=4), train, val,
+    trainer = CompletionTrainer(tiny_vae(), settings(epochs=4, prior_weight=0.0), train, val,
                                 on_report=reports.append, save=saved.append)
     assert trainer.run()
     assert [r.epoch for r in reports] == [1, 2, 3, 4]
@@ -60,6 +61,26 @@ def test_the_completion_encoder_learns_on_a_tiny_set(shapes, tmp_path):
     codes = amortised_codes(encoder, observations)
     assert codes.shape == (len(val), 4)
     np.testing.assert_allclose(codes, amortised_codes(saved[-1].build_encoder(), observations))
+
+
+def test_scans_of_prior_samples_teach_the_encoder_their_codes(shapes):
+    train, val = shapes
+    reports, progress = [], []
+    trainer = CompletionTrainer(tiny_vae(), settings(epochs=6, prior_weight=50.0, lr=1e-2),
+                                train, val, on_report=reports.append,
+                                on_progress=progress.append)
+    assert trainer.run()
+    assert len(trainer._prior) > 20
+    drawing = [p for p in progress if p.epoch == 0]    # the pool's drawing is reported first
+    assert drawing and progress[:len(drawing)] == drawing
+    assert {p.batches for p in drawing} == {40} and all(np.isnan(p.loss) for p in drawing)
+    assert all(r.train_prior > 0 for r in reports)
+    assert reports[-1].train_prior < 0.7 * reports[0].train_prior
+    # half the epochs on the prior's scans alone, then the observed-voxels likelihood joins
+    assert [r.train_nll > 0 for r in reports] == [False] * 3 + [True] * 3
+    without = CompletionTrainer(tiny_vae(), settings(epochs=1, prior_weight=0.0), train, val)
+    assert without.run() and without._prior is None
+    assert without.history[0].train_prior == 0
 
 
 def test_stop_and_exact_resume(shapes):
@@ -83,6 +104,8 @@ def test_pause_holds_training_until_resumed(shapes):
     batches = []
 
     def on_progress(p):
+        if p.epoch == 0:                          # scans of prior samples being drawn
+            return
         batches.append(p.batch)
         if p.batch == 1:
             trainer.pause()

@@ -75,6 +75,7 @@ class EncoderPanel(QGroupBox):
         self.epochs.setEnabled(not running)
         self.shapes.setEnabled(not running)
         if running:
+            self.progress.setFormat("starting")
             self.progress.setValue(0)
             self.iou_curve.setData([], [])
             self.loss_curve.setData([], [])
@@ -84,9 +85,10 @@ class EncoderPanel(QGroupBox):
         so both fit one axis)."""
         if progress.batch is not None:
             b = progress.batch
+            self.progress.setFormat(f"epoch {b.epoch}: batch %v of %m, loss {b.loss:.1f}"
+                                    if b.epoch else "scanning prior samples: %v of %m")
             self.progress.setMaximum(b.batches)
             self.progress.setValue(b.batch)
-            self.progress.setFormat(f"epoch {b.epoch}: batch %v of %m, loss {b.loss:.1f}")
         history = progress.history
         if history:
             epochs = [r.epoch for r in history]

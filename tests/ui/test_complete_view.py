@@ -174,10 +174,15 @@ def test_without_an_encoder_it_says_so_and_trains_one(window, qtbot, dialogs, ti
 
     panel = view.encoder_panel
     panel.epochs.setValue(2)
+    shown = []
+    panel.progress.valueChanged.connect(lambda _: shown.append(panel.progress.format()))
     with qtbot.waitSignal(view.encoderChanged, timeout=WAIT_MS):
         qtbot.mouseClick(panel.train, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.train.isEnabled(), timeout=WAIT_MS)
     assert panel.epochs_plotted() == 2 and view.encoder is not None
+    # the scans of prior samples are drawn first, then the epochs' batches
+    assert shown[0] == "starting" and shown[1].startswith("scanning prior samples")
+    assert shown[-1].startswith("epoch ")
     assert completion_path(path).is_file()
     assert "Trained 2 epoch(s)" in panel.status.text()
 

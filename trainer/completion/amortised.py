@@ -5,10 +5,14 @@ The completion encoder sees two channels, the occupied and the free voxels, and 
 Gaussian q(z | observation). It trains on observations simulated from the training shapes
 (kinds drawn per shape from ``kinds``) with the observed-voxels-only likelihood through the
 VAE's frozen decoder plus ``kl_weight`` x KL(q || N(0, I)): no complete shape enters the loss,
-the weak supervision of the method. ``target="complete"`` scores the decoded code against the
-complete shape instead: the *supervised* baseline, an upper bound that needs complete shapes.
-Validation scores the posterior mean's IoU against the complete validation shapes (monitoring
-only; never a training signal).
+the weak supervision of the method. With ``prior_weight`` every batch also holds twice as many
+scans of shapes drawn from the VAE's prior (trainer.completion.prior_observations), whose codes
+the encoder regresses: the prior's knowledge, still no complete training shape; the first
+``prior_share`` of the epochs train on those alone.
+``target="complete"`` scores the decoded code against the complete shape instead: the
+*supervised* baseline, an upper bound that needs complete shapes. Validation scores the
+posterior mean's IoU against the complete validation shapes (monitoring only; never a training
+signal). The pool of prior samples is drawn once per run from the seed (again on resume).
 
 `CompletionTrainer` runs like trainer.loop.Trainer: per-epoch reports and per-batch progress
 callbacks on the calling thread, pause / resume / stop from any thread (between batches), a
@@ -35,6 +39,12 @@ from trainer.completion.latent_search import frozen_copy
 from trainer.completion.likelihood import observed_nll
 from trainer.completion.metrics import iou
 from trainer.completion.observation import OBSERVATION_KINDS, Observation, simulate
+from trainer.completion.prior_observations import (
+    PriorObservations,
+    code_regression_loss,
+    draw_prior_observations,
+    pool_size,
+)
 from trainer.data.shapeset import ShapeSet
 from trainer.errors import ConfigError, TrainingError
 from trainer.objective import kl_to_standard_normal
@@ -70,6 +80,14 @@ class CompletionConfig:
     predicts the pose in the grid's frame. Other VAEs always use 'grid'."""
     shapes: int = 0
     """Train on at most this many of the training shapes (0: all)."""
+    prior_weight: float = 30.0
+    """Weight of the regression of drawn codes from scans of prior samples (0: none)."""
+    prior_pool: int = 8192
+    """Scans of prior samples drawn once per run (capped by prior_observations.POOL_BYTES)."""
+    prior_share: float = 0.5
+    """With prior samples, the first floor(prior_share x epochs) epochs train on them alone
+    (their regression); the observed-voxels likelihood and the KL join after: from a random
+    start the likelihood leads the encoder into poor optima (benchmarks/README.md)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -80,7 +98,7 @@ class CompletionConfig:
             problems.append("epochs must be 1..10000")
         if not 2 <= self.batch_size <= 1024:
             problems.append("batch_size must be 2..1024")
-        for name in ("lr", "kl_weight", "free_weight"):
+        for name in ("lr", "kl_weight", "free_weight", "prior_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name == "lr" and value == 0):
                 problems.append(f"{name} must be a finite number >= 0 (lr > 0)")
@@ -94,6 +112,10 @@ class CompletionConfig:
             problems.append(f"frame must be one of {', '.join(FRAMES)}")
         if self.shapes < 0:
             problems.append("shapes must be >= 0")
+        if not 0 <= self.prior_pool <= 1_000_000:
+            problems.append("prior_pool must be 0..1000000")
+        if not 0 <= self.prior_share < 1:
+            problems.append("prior_share must be at least 0 and below 1")
         if problems:
             raise ConfigError("completion settings: " + "; ".join(problems))
 
@@ -191,13 +213,16 @@ class CompletionReport:
     lr: float
     samples_per_s: float
     elapsed_s: float
+    train_prior: float = 0.0
+    """Mean regression loss per scan of a prior sample (0 without them)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CompletionReport:
-        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)
+                      if f.name in values or f.name == "epoch"})
 
 
 @dataclass
@@ -249,6 +274,8 @@ class CompletionTrainer(RunControl):
         self.train_grids = train.grids[:limit, 0] > 0.5
         self.val_grids = val.grids[:, 0] > 0.5
         self.on_report, self.on_progress, self.save = on_report, on_progress, save
+        self._pose = bool(getattr(vae, "pose", False))
+        self._prior: PriorObservations | None = None
         self.history: list[CompletionReport] = []
         self.epoch = 0
         RunControl.__init__(self)
@@ -262,6 +289,10 @@ class CompletionTrainer(RunControl):
         """Train up to ``config.epochs``; True when finished, False when stopped early."""
         elapsed_before = self.history[-1].elapsed_s if self.history else 0.0
         clock = PausableClock()
+        if self.config.prior_weight > 0 and self.config.prior_pool > 0 and self._prior is None:
+            self._prior = self._draw_prior(clock, elapsed_before)
+            if self._prior is None:
+                return False
         for epoch in range(self.epoch + 1, self.config.epochs + 1):
             totals = self._train_epoch(epoch, clock, elapsed_before)
             if totals is None:
@@ -277,16 +308,34 @@ class CompletionTrainer(RunControl):
                 self.on_report(report)
         return True
 
+    def _draw_prior(self, clock: PausableClock,
+                    elapsed_before: float) -> PriorObservations | None:
+        """The run's scans of prior samples, drawn as "epoch 0" (its progress reports count
+        them, with a NaN loss); None when stopped meanwhile."""
+
+        def keep_going(done: int, count: int) -> bool:
+            if self.on_progress is not None:
+                self.on_progress(BatchProgress(0, done, count, math.nan,
+                                               elapsed_before + clock.elapsed()))
+            return not self._stop.is_set()
+
+        return draw_prior_observations(
+            self.decoder, pool_size(self.config.prior_pool, self.encoder.resolution),
+            self.config.kinds, self.encoder.resolution, self.config.seed, pose=self._pose,
+            keep_going=keep_going)
+
     def _train_epoch(self, epoch: int, clock: PausableClock,
-                     elapsed_before: float) -> tuple[float, float, float, float] | None:
+                     elapsed_before: float) -> tuple[float, float, float, float, float] | None:
         cfg = self.config
         generator = torch.Generator().manual_seed(cfg.seed * 7919 + epoch)
         rng = np.random.default_rng([cfg.seed, epoch])
         order = torch.randperm(len(self.train_grids), generator=generator).numpy()
         batches = [b for b in np.array_split(order, max(1, len(order) // cfg.batch_size))
                    if len(b) >= 2]
+        prior_order = rng.permutation(len(self._prior)) if self._prior else np.zeros(0, int)
+        prior_only = epoch <= int(cfg.prior_share * cfg.epochs) and len(prior_order) > 0
         self.encoder.train()
-        sums = np.zeros(3)
+        sums = np.zeros(4)
         seen = 0
         began = clock.elapsed()
         for i, batch in enumerate(batches):
@@ -300,9 +349,12 @@ class CompletionTrainer(RunControl):
             if self._stop.is_set():
                 return None
             truth = self.train_grids[batch]
-            observations = self._observations(truth, rng)
+            observations = [] if prior_only else self._observations(truth, rng)
             eps = torch.randn((len(batch), self.encoder.code_dim), generator=generator)
-            loss, nll, kl = self._loss(observations, truth, eps)
+            drawn = (np.take(prior_order, np.arange(2 * i * cfg.batch_size,
+                                                    2 * (i + 1) * cfg.batch_size), mode="wrap")
+                     if len(prior_order) else None)
+            loss, nll, kl, prior = self._loss(observations, truth, eps, drawn)
             value = loss.item()
             if not math.isfinite(value):
                 raise TrainingError(f"completion training stopped: the loss became {value} in "
@@ -310,20 +362,32 @@ class CompletionTrainer(RunControl):
             self.optimizer.zero_grad(set_to_none=True)
             (loss / len(batch)).backward()
             self.optimizer.step()
-            sums += np.array([value, nll.item(), kl.item()])
+            sums += np.array([value, nll.item(), kl.item(), prior.item()])
             seen += len(batch)
             if self.on_progress is not None:
                 self.on_progress(BatchProgress(
                     epoch, i + 1, len(batches), value / len(batch),
                     elapsed_before + clock.elapsed()))
         rate = seen / max(clock.elapsed() - began, 1e-9)
-        loss, nll, kl = (float(v) for v in sums / max(seen, 1))
-        return loss, nll, kl, rate
+        loss, nll, kl, prior = (float(v) for v in sums / max(seen, 1))
+        return loss, nll, kl, prior / 2, rate
 
-    def _loss(self, observations: list[Observation], truth: np.ndarray,
-              eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Summed loss, likelihood and KL terms of a batch."""
-        mu, logvar = self.encoder(observation_channels(observations))
+    def _loss(self, observations: list[Observation], truth: np.ndarray, eps: torch.Tensor,
+              drawn: np.ndarray | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Summed loss, likelihood, KL and prior-sample regression terms of a batch; the
+        scans of prior samples at ``drawn`` share the encoder's forward pass."""
+        n = len(observations)
+        parts = [observation_channels(observations)] if n else []
+        if self._prior is not None and drawn is not None and len(drawn):
+            parts.append(self._prior.channels(drawn))
+        mu, logvar = self.encoder(torch.cat(parts).contiguous(memory_format=MEMORY_FORMAT))
+        prior = torch.zeros(())
+        if len(mu) > n:
+            prior = code_regression_loss(mu[n:], self._prior.codes[drawn], self._pose).sum()
+            mu, logvar = mu[:n], logvar[:n]
+        if n == 0:
+            return self.config.prior_weight * prior, torch.zeros(()), torch.zeros(()), prior
         z = mu + torch.exp(0.5 * logvar) * eps
         logits = self.decoder.decode(z)
         if self.config.target == "complete":
@@ -334,10 +398,11 @@ class CompletionTrainer(RunControl):
                                                [:, None]) for part in ("occupied", "free"))
             nll = observed_nll(logits, occupied, free, self.config.free_weight)
         kl = kl_to_standard_normal(mu, logvar)
-        return nll.sum() + self.config.kl_weight * kl.sum(), nll.sum(), kl.sum()
+        loss = nll.sum() + self.config.kl_weight * kl.sum() + self.config.prior_weight * prior
+        return loss, nll.sum(), kl.sum(), prior
 
     @torch.no_grad()
-    def _validate(self, epoch: int, totals: tuple[float, float, float, float],
+    def _validate(self, epoch: int, totals: tuple[float, float, float, float, float],
                   elapsed: float) -> CompletionReport | None:
         self.encoder.eval()
         losses, ious, hams = [], [], []
@@ -346,19 +411,19 @@ class CompletionTrainer(RunControl):
                 return None
             part = slice(i, i + DECODE_BATCH)
             observations, truth = self._val_observations[part], self.val_grids[part]
-            loss, _, _ = self._loss(observations, truth, torch.zeros(len(truth),
-                                                                     self.encoder.code_dim))
+            loss, _, _, _ = self._loss(observations, truth, torch.zeros(len(truth),
+                                                                        self.encoder.code_dim))
             mu, _ = self.encoder(observation_channels(observations))
             decoded = (self.decoder.decode(mu) > 0).numpy()[:, 0]
             losses.append(float(loss))
             ious.append(iou(decoded, truth))
             hams.append((decoded != truth).reshape(len(truth), -1).mean(1))
         n = len(self.val_grids)
-        loss, nll, kl, rate = totals
+        loss, nll, kl, prior, rate = totals
         return CompletionReport(epoch, loss, nll, kl, sum(losses) / n,
                                 float(np.concatenate(ious).mean()),
                                 float(np.concatenate(hams).mean()),
-                                self.optimizer.param_groups[0]["lr"], rate, elapsed)
+                                self.optimizer.param_groups[0]["lr"], rate, elapsed, prior)
 
     def _observations(self, grids: np.ndarray, rng: np.random.Generator) -> list[Observation]:
         kinds = self.config.kinds
