@@ -5,10 +5,11 @@ The completion encoder sees two channels, the occupied and the free voxels, and 
 Gaussian q(z | observation). It trains on observations simulated from the training shapes
 (kinds drawn per shape from ``kinds``) with the observed-voxels-only likelihood through the
 VAE's frozen decoder plus ``kl_weight`` x KL(q || N(0, I)): no complete shape enters the loss,
-the weak supervision of the method. With ``prior_weight`` every batch also holds twice as many
-scans of shapes drawn from the VAE's prior (trainer.completion.prior_observations), whose codes
-the encoder regresses: the prior's knowledge, still no complete training shape; the first
-``prior_share`` of the epochs train on those alone.
+the weak supervision of the method. With ``prior_weight`` every batch also holds
+PRIOR_SCANS_PER_SHAPE times as many scans of shapes drawn from the VAE's prior
+(trainer.completion.prior_observations), whose codes the encoder regresses: the prior's
+knowledge, still no complete training shape; the first ``prior_share`` of the epochs train on
+those alone.
 ``target="complete"`` scores the decoded code against the complete shape instead: the
 *supervised* baseline, an upper bound that needs complete shapes. Validation scores the
 posterior mean's IoU against the complete validation shapes (monitoring only; never a training
@@ -55,6 +56,8 @@ from trainer.run_control import PausableClock, RunControl
 from trainer.schedules import lr_at
 
 TARGETS = ("observed", "complete")
+PRIOR_SCANS_PER_SHAPE = 2
+"""Scans of prior samples in a batch per training shape in it."""
 FRAMES = ("observed", "grid")
 
 
@@ -222,7 +225,7 @@ class CompletionReport:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> CompletionReport:
         return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)
-                      if f.name in values or f.name == "epoch"})
+                      if f.name in values or f.default is dataclasses.MISSING})
 
 
 @dataclass
@@ -351,9 +354,9 @@ class CompletionTrainer(RunControl):
             truth = self.train_grids[batch]
             observations = [] if prior_only else self._observations(truth, rng)
             eps = torch.randn((len(batch), self.encoder.code_dim), generator=generator)
-            drawn = (np.take(prior_order, np.arange(2 * i * cfg.batch_size,
-                                                    2 * (i + 1) * cfg.batch_size), mode="wrap")
-                     if len(prior_order) else None)
+            per_batch = PRIOR_SCANS_PER_SHAPE * cfg.batch_size
+            drawn = (np.take(prior_order, np.arange(i * per_batch, (i + 1) * per_batch),
+                             mode="wrap") if len(prior_order) else None)
             loss, nll, kl, prior = self._loss(observations, truth, eps, drawn)
             value = loss.item()
             if not math.isfinite(value):
@@ -370,7 +373,7 @@ class CompletionTrainer(RunControl):
                     elapsed_before + clock.elapsed()))
         rate = seen / max(clock.elapsed() - began, 1e-9)
         loss, nll, kl, prior = (float(v) for v in sums / max(seen, 1))
-        return loss, nll, kl, prior / 2, rate
+        return loss, nll, kl, prior / PRIOR_SCANS_PER_SHAPE, rate
 
     def _loss(self, observations: list[Observation], truth: np.ndarray, eps: torch.Tensor,
               drawn: np.ndarray | None = None

@@ -52,7 +52,12 @@ class PriorObservations:
 
 def pool_size(requested: int, resolution: int) -> int:
     """``requested`` capped so that the pool stays within POOL_BYTES."""
-    return min(requested, POOL_BYTES // (2 * ((resolution ** 3 + 7) // 8)))
+    return min(requested, POOL_BYTES // (2 * _packed_bytes(resolution)))
+
+
+def _packed_bytes(resolution: int) -> int:
+    """Bytes of one bit-packed grid."""
+    return (resolution ** 3 + 7) // 8
 
 
 @torch.no_grad()
@@ -82,7 +87,7 @@ def draw_prior_observations(decoder: nn.Module, count: int, kinds: Sequence[str]
             packed.append(np.packbits(np.stack([observation.occupied, observation.free])
                                       .reshape(2, -1), axis=1))
             kept.append(start + offset)
-    empty = np.zeros((0, 2, (resolution ** 3 + 7) // 8), np.uint8)
+    empty = np.zeros((0, 2, _packed_bytes(resolution)), np.uint8)
     return PriorObservations(np.stack(packed) if packed else empty, codes[kept].contiguous(),
                              resolution)
 
